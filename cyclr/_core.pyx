@@ -1,0 +1,475 @@
+# Kernels of cyclr.
+#
+# Layers, bottom up (the same as scikit-learn's ``_loss.pyx``):
+#   1. one-step kernels: ``cdef inline double ..._at(const Params*, int64_t)``, pure C on a
+#      parameter struct, ``noexcept nogil``; the policy is chosen by ``cdef enum``s;
+#   2. fill loops: write steps ``start .. start+n-1`` into a caller's buffer under
+#      ``nogil``; they call the very same one-step kernels, so ``s(i)`` and
+#      ``s.array(...)[i]`` are bit-identical by construction;
+#   3. ``Kernel``: the extension type that owns the parameters, checks every buffer it
+#      is handed (type, dtype, ndim, contiguity, writeability) before any ``nogil`` loop,
+#      calls a user ``scale_fn`` (with the GIL) when there is one, and walks chains;
+#   4. ``cyclr/schedules.py`` (plain Python): validation, constructors, repr, equality,
+#      pickling and serialization on top of ``Kernel``.
+#
+# All arithmetic is double; float32 output is the double result rounded once.
+# Steps are int64 everywhere; cycle positions use integer arithmetic when the step
+# sizes are whole numbers, so they stay exact for every int64 step.
+
+cimport cython
+cimport numpy as cnp
+from cython cimport floating
+from libc.math cimport M_PI, cos, floor, isfinite, pow
+from libc.stdint cimport INT64_MAX, int64_t
+
+import numpy as np
+
+cnp.import_array()
+
+
+cdef enum Kind:
+    CONSTANT
+    DECAY
+    EXPONENTIAL
+    STEP_DECAY
+    CYCLIC
+    ONE_CYCLE
+    CHAIN
+
+cdef enum Window:
+    LINEAR
+    WELCH
+    HANN
+
+cdef enum Envelope:
+    FLAT             # triangular
+    HALVING          # triangular2: 2**-c
+    GAMMA_STEPS      # exp_range: gamma**i
+    GAMMA_CYCLES     # exp_range per cycle: gamma**c
+    USER_CYCLES      # scale_fn(c + 1)
+    USER_STEPS       # scale_fn(i)
+
+cdef enum Anneal:
+    ANNEAL_COS
+    ANNEAL_LINEAR
+
+_KINDS = {"constant": CONSTANT, "decay": DECAY, "exponential": EXPONENTIAL,
+          "step_decay": STEP_DECAY, "cyclic": CYCLIC, "one_cycle": ONE_CYCLE}
+_WINDOWS = {"linear": LINEAR, "welch": WELCH, "hann": HANN}
+_ENVELOPES = {"flat": FLAT, "halving": HALVING, "gamma_steps": GAMMA_STEPS,
+              "gamma_cycles": GAMMA_CYCLES, "user_cycles": USER_CYCLES,
+              "user_steps": USER_STEPS}
+_ANNEALS = {"cos": ANNEAL_COS, "linear": ANNEAL_LINEAR}
+
+
+cdef struct Params:
+    Kind kind
+    # constant: lo; decay: lo=max_lr, hi=base_lr, span=steps; exponential: lo, gamma;
+    # step_decay: lo, gamma, span=step size; cyclic: lo=base, hi=max (swapped roles
+    # when inverted, for momentum)
+    double lo
+    double hi
+    double gamma
+    double span
+    # cyclic
+    bint inverted
+    Window window
+    Envelope envelope
+    double up
+    double down
+    double period
+    # Whole-number step sizes: cycle position by int64 division (exact for any step).
+    bint integral
+    int64_t iperiod
+    # one cycle (PyTorch OneCycleLR phases)
+    int nphases
+    Anneal anneal
+    int64_t last_step
+    double phase_end[3]
+    double phase_from[3]
+    double phase_to[3]
+
+
+# ---------------------------------------------------------------------------
+# 1. One-step kernels
+# ---------------------------------------------------------------------------
+
+cdef inline double position(const Params* p, int64_t i, double* t) noexcept nogil:
+    """Split step ``i`` (or a step count, for step decay) into the 0-based period
+    index, returned, and the offset ``t`` within it (``0 <= t < period``)."""
+    cdef int64_t ic
+    cdef double c, x
+    if p.integral:
+        ic = i // p.iperiod
+        t[0] = <double>(i - ic * p.iperiod)
+        return <double>ic
+    x = <double>i
+    c = floor(x / p.period)
+    x = x - c * p.period
+    if x < 0.0:
+        c -= 1.0
+        x += p.period
+    elif x >= p.period:
+        c += 1.0
+        x -= p.period
+    t[0] = x
+    return c
+
+
+cdef inline double window_at(const Params* p, double t) noexcept nogil:
+    """The window ``w`` at offset ``t`` in the cycle: 0 at the start, 1 at the peak."""
+    cdef double u
+    if t <= p.up:
+        u = t / p.up
+    else:
+        u = (p.period - t) / p.down
+    if p.window == LINEAR:
+        return u
+    if p.window == WELCH:
+        return 1.0 - (1.0 - u) * (1.0 - u)
+    return (1.0 - cos(M_PI * u)) / 2.0
+
+
+cdef inline double envelope_at(const Params* p, double c, int64_t i) noexcept nogil:
+    """The built-in amplitude factor ``f`` for cycle ``c`` (0-based) at step ``i``."""
+    if p.envelope == HALVING:
+        return pow(2.0, -c)
+    if p.envelope == GAMMA_STEPS:
+        return pow(p.gamma, <double>i)
+    if p.envelope == GAMMA_CYCLES:
+        return pow(p.gamma, c)
+    return 1.0
+
+
+cdef inline double cyclic_value(const Params* p, double w, double f) noexcept nogil:
+    cdef double height = (p.hi - p.lo) * w
+    if p.inverted:
+        return p.hi - height * f
+    return p.lo + height * f
+
+
+cdef inline double cyclic_at(const Params* p, int64_t i) noexcept nogil:
+    cdef double t
+    cdef double c = position(p, i, &t)
+    return cyclic_value(p, window_at(p, t), envelope_at(p, c, i))
+
+
+cdef inline double anneal(Anneal how, double start, double end, double pct) noexcept nogil:
+    # The operation order of torch.optim.lr_scheduler.OneCycleLR, for bit parity.
+    if how == ANNEAL_COS:
+        return end + (start - end) / 2.0 * (cos(M_PI * pct) + 1.0)
+    return (end - start) * pct + start
+
+
+cdef inline double one_cycle_at(const Params* p, int64_t i) noexcept nogil:
+    cdef int k
+    cdef int last = p.nphases - 1
+    cdef double start = 0.0
+    cdef double x
+    if i > p.last_step:
+        i = p.last_step          # hold the final value after the end
+    x = <double>i
+    for k in range(p.nphases):
+        if x <= p.phase_end[k] or k == last:
+            return anneal(p.anneal, p.phase_from[k], p.phase_to[k],
+                          (x - start) / (p.phase_end[k] - start))
+        start = p.phase_end[k]
+    return p.phase_to[last]
+
+
+cdef inline double value_at(const Params* p, int64_t i) noexcept nogil:
+    """The value of any non-chain, non-user kernel at step ``i``."""
+    cdef double t, c, x
+    if p.kind == CYCLIC:
+        return cyclic_at(p, i)
+    if p.kind == ONE_CYCLE:
+        return one_cycle_at(p, i)
+    if p.kind == CONSTANT:
+        return p.lo
+    if p.kind == DECAY:
+        x = <double>i if <double>i < p.span else p.span
+        return p.lo + (p.hi - p.lo) * x / p.span
+    if p.kind == EXPONENTIAL:
+        return p.lo * pow(p.gamma, <double>i)
+    # STEP_DECAY: the period is the decay step size
+    c = position(p, i, &t)
+    return p.lo * pow(p.gamma, c)
+
+
+# ---------------------------------------------------------------------------
+# 2. Fill loops
+# ---------------------------------------------------------------------------
+
+cdef void fill_values(const Params* p, int64_t start, floating* out,
+                      Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        out[j] = <floating>value_at(p, start + j)
+
+
+cdef void fill_user(const Params* p, int64_t start, floating* out, Py_ssize_t n,
+                    const double* factor, double first_cycle) noexcept nogil:
+    """Cyclic values with factors a user ``scale_fn`` gave: one per cycle, counted
+    from ``first_cycle`` (USER_CYCLES), or one per step (USER_STEPS)."""
+    cdef Py_ssize_t j
+    cdef double t, c, f
+    for j in range(n):
+        c = position(p, start + j, &t)
+        if p.envelope == USER_CYCLES:
+            f = factor[<Py_ssize_t>(c - first_cycle)]
+        else:
+            f = factor[j]
+        out[j] = <floating>cyclic_value(p, window_at(p, t), f)
+
+
+cdef void fill_constant(floating* out, Py_ssize_t n, double value) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating v = <floating>value
+    for j in range(n):
+        out[j] = v
+
+
+# ---------------------------------------------------------------------------
+# 3. The extension type
+# ---------------------------------------------------------------------------
+
+cdef int64_t as_step(object i, str name) except -1:
+    """``i`` as an int64 step >= 0, or a TypeError/ValueError naming ``name``."""
+    cdef int64_t v
+    if type(i) is not int:
+        if isinstance(i, bool) or not hasattr(type(i), "__index__"):
+            raise TypeError(f"{name} must be an integer >= 0, got {i!r}")
+        i = i.__index__()
+    try:
+        v = i
+    except OverflowError:
+        raise ValueError(f"{name} must be an integer in [0, 2**63 - 1], got {i!r}") from None
+    if v < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {i!r}")
+    return v
+
+
+cdef double checked_factor(object scale_fn, object arg) except? -1.0:
+    cdef object r = scale_fn(arg)
+    cdef double f
+    try:
+        f = r
+    except TypeError:
+        raise TypeError(f"scale_fn must return a real number, got {r!r} for {arg!r}") from None
+    if not isfinite(f):
+        raise ValueError(f"scale_fn must return a finite number, got {r!r} for {arg!r}")
+    return f
+
+
+@cython.final
+cdef class _Segments:
+    """The segments of a chain: kernels, their first global steps and lengths."""
+    cdef tuple kernels
+    cdef int64_t[::1] starts
+    cdef int64_t[::1] lengths     # -1: open-ended (only the last)
+
+
+@cython.auto_pickle(False)
+cdef class Kernel:
+    """The C side of a schedule: parameters, the one-step value and the fill.
+
+    Not for direct use: ``cyclr.schedules`` builds every schedule on top of it.
+    """
+    cdef Params p
+    cdef bint ready
+    cdef object scale_fn
+    cdef _Segments segments
+
+    # -- set-up (called once, by cyclr.schedules) --------------------------------
+
+    cdef int _claim(self) except -1:
+        if self.ready:
+            raise AttributeError("schedules are immutable")
+        self.ready = True
+        return 0
+
+    def _setup_simple(self, str kind, double lo, double hi=0.0, double gamma=1.0,
+                      double span=1.0):
+        """constant, decay, exponential, step_decay."""
+        self._claim()
+        self.p.kind = _KINDS[kind]
+        self.p.lo = lo
+        self.p.hi = hi
+        self.p.gamma = gamma
+        self.p.span = span
+        self._set_period(span, 0.0)
+
+    def _setup_cyclic(self, double lo, double hi, double up, double down, str window,
+                      str envelope, double gamma=1.0, object scale_fn=None,
+                      bint inverted=False):
+        self._claim()
+        self.p.kind = CYCLIC
+        self.p.lo = lo
+        self.p.hi = hi
+        self.p.gamma = gamma
+        self.p.inverted = inverted
+        self.p.window = _WINDOWS[window]
+        self.p.envelope = _ENVELOPES[envelope]
+        self.p.up = up
+        self.p.down = down
+        self._set_period(up, down)
+        self.scale_fn = scale_fn
+
+    def _setup_one_cycle(self, list ends, list starts, list stops, str how,
+                         int64_t last_step):
+        self._claim()
+        cdef int k
+        self.p.kind = ONE_CYCLE
+        self.p.nphases = len(ends)
+        self.p.anneal = _ANNEALS[how]
+        self.p.last_step = last_step
+        for k in range(self.p.nphases):
+            self.p.phase_end[k] = ends[k]
+            self.p.phase_from[k] = starts[k]
+            self.p.phase_to[k] = stops[k]
+
+    def _setup_chain(self, tuple kernels, lengths):
+        """``lengths``: one int per kernel, the last may be None (open-ended)."""
+        self._claim()
+        cdef Py_ssize_t k, m = len(kernels)
+        cdef int64_t at = 0
+        seg = _Segments()
+        seg.kernels = kernels
+        seg.starts = np.empty(m, dtype=np.int64)
+        seg.lengths = np.empty(m, dtype=np.int64)
+        for k in range(m):
+            if not isinstance(kernels[k], Kernel):
+                raise TypeError(f"chain segment {k} must be a cyclr schedule, got {kernels[k]!r}")
+            seg.starts[k] = at
+            seg.lengths[k] = -1 if lengths[k] is None else lengths[k]
+            if lengths[k] is not None:
+                if at > INT64_MAX - seg.lengths[k]:
+                    raise ValueError("chain is longer than 2**63 - 1 steps")
+                at += seg.lengths[k]
+        self.p.kind = CHAIN
+        self.segments = seg
+
+    cdef void _set_period(self, double up, double down):
+        self.p.period = up + down
+        self.p.integral = (floor(up) == up and floor(down) == down
+                           and self.p.period < 9.2e18)
+        self.p.iperiod = <int64_t>self.p.period if self.p.integral else 0
+
+    # -- one step -----------------------------------------------------------------
+
+    def __call__(self, i):
+        """The value at step ``i`` (int >= 0), as a Python float."""
+        return self._value(as_step(i, "step"))
+
+    cdef double _value(self, int64_t i) except? -1.0:
+        cdef double t, c
+        if self.p.kind == CHAIN:
+            return self._chain_value(i)
+        if self.scale_fn is None:
+            return value_at(&self.p, i)
+        c = position(&self.p, i, &t)
+        if self.p.envelope == USER_CYCLES:
+            f = checked_factor(self.scale_fn, int(c) + 1)
+        else:
+            f = checked_factor(self.scale_fn, i)
+        return cyclic_value(&self.p, window_at(&self.p, t), f)
+
+    cdef double _chain_value(self, int64_t i) except? -1.0:
+        cdef _Segments seg = self.segments
+        cdef Py_ssize_t k = seg.starts.shape[0] - 1
+        cdef Kernel child
+        while k > 0 and seg.starts[k] > i:
+            k -= 1
+        child = seg.kernels[k]
+        i -= seg.starts[k]
+        if seg.lengths[k] >= 0 and i >= seg.lengths[k]:
+            i = seg.lengths[k] - 1       # a finite chain holds its last value
+        return child._value(i)
+
+    # -- whole runs -----------------------------------------------------------------
+
+    def _fill(self, out, start):
+        """Write steps ``start .. start+len(out)-1`` into ``out``, a writeable,
+        C-contiguous, 1-D float64 or float32 numpy array. Returns ``out``."""
+        cdef int64_t s = as_step(start, "start")
+        cdef Py_ssize_t n
+        cdef cnp.ndarray arr
+        if not cnp.PyArray_Check(out):
+            raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+        arr = <cnp.ndarray>out
+        if arr.ndim != 1:
+            raise ValueError(f"out must be 1-D, got shape {out.shape}")
+        if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+            raise ValueError("out must be C-contiguous, got a strided array")
+        if not cnp.PyArray_ISWRITEABLE(arr):
+            raise ValueError("out must be writeable, got a read-only array")
+        if not cnp.PyArray_ISNOTSWAPPED(arr):
+            raise ValueError(f"out must be in native byte order, got dtype {arr.dtype}")
+        n = arr.shape[0]
+        if n > 0 and s > INT64_MAX - (n - 1):
+            raise ValueError(f"start + n - 1 must be <= 2**63 - 1, got start={start!r}, n={n}")
+        if arr.descr.type_num == cnp.NPY_FLOAT64:
+            self._fill_into(<double*>cnp.PyArray_DATA(arr), n, s)
+        elif arr.descr.type_num == cnp.NPY_FLOAT32:
+            self._fill_into(<float*>cnp.PyArray_DATA(arr), n, s)
+        else:
+            raise TypeError(f"out must have dtype float64 or float32, got {arr.dtype}")
+        return out
+
+    cdef int _fill_into(self, floating* out, Py_ssize_t n, int64_t start) except -1:
+        if n == 0:
+            return 0
+        if self.p.kind == CHAIN:
+            return self._fill_chain(out, n, start)
+        if self.scale_fn is not None:
+            return self._fill_user(out, n, start)
+        with nogil:
+            fill_values(&self.p, start, out, n)
+        return 0
+
+    cdef int _fill_user(self, floating* out, Py_ssize_t n, int64_t start) except -1:
+        cdef double t, c0, c1
+        cdef Py_ssize_t k, m
+        cdef double[::1] factor
+        if self.p.envelope == USER_CYCLES:
+            c0 = position(&self.p, start, &t)
+            c1 = position(&self.p, start + (n - 1), &t)
+            m = <Py_ssize_t>(c1 - c0) + 1
+            factor = np.empty(m, dtype=np.float64)
+            for k in range(m):
+                factor[k] = checked_factor(self.scale_fn, int(c0) + k + 1)
+        else:
+            c0 = 0.0
+            factor = np.empty(n, dtype=np.float64)
+            for k in range(n):
+                factor[k] = checked_factor(self.scale_fn, start + k)
+        with nogil:
+            fill_user(&self.p, start, out, n, &factor[0], c0)
+        return 0
+
+    cdef int _fill_chain(self, floating* out, Py_ssize_t n, int64_t start) except -1:
+        cdef _Segments seg = self.segments
+        cdef Py_ssize_t k, m = seg.starts.shape[0]
+        cdef int64_t end = start + (n - 1)     # inclusive, cannot overflow
+        cdef int64_t a, b, seg_last
+        cdef Kernel child
+        cdef double hold
+        for k in range(m):
+            if seg.lengths[k] < 0:
+                seg_last = INT64_MAX
+            else:
+                seg_last = seg.starts[k] + seg.lengths[k] - 1
+            a = start if start > seg.starts[k] else seg.starts[k]
+            b = end if end < seg_last else seg_last
+            if a > b:
+                continue
+            child = seg.kernels[k]
+            child._fill_into(out + (a - start), <Py_ssize_t>(b - a + 1), a - seg.starts[k])
+        if seg.lengths[m - 1] >= 0:
+            seg_last = seg.starts[m - 1] + seg.lengths[m - 1] - 1
+            if end > seg_last:
+                a = start if start > seg_last + 1 else seg_last + 1
+                hold = self._chain_value(seg_last)
+                with nogil:
+                    fill_constant(out + (a - start), <Py_ssize_t>(end - a + 1), hold)
+        return 0

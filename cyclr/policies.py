@@ -1,0 +1,177 @@
+"""The constructors users call: one per policy of the paper, plus 1cycle and chains."""
+
+from __future__ import annotations
+
+from .schedules import (
+    Chain,
+    Constant,
+    Cyclic,
+    Decay,
+    Exponential,
+    OneCycle,
+    Schedule,
+    StepDecay,
+)
+
+
+def cyclic(base_lr, max_lr, step_size, *, step_size_down=None, policy="triangular",
+           gamma=1.0, scale_fn=None, scale_mode="cycle", shape="linear") -> Cyclic:
+    """A cyclical learning rate, with PyTorch ``CyclicLR``'s meaning of every argument.
+
+    ``lr(i) = base_lr + (max_lr - base_lr) * w * f`` where ``w`` is the window (0 at the
+    start of a cycle, 1 at its peak) and ``f`` the policy's amplitude factor:
+    1 (``"triangular"``), ``2**-c`` for 0-based cycle ``c`` (``"triangular2"``), or
+    ``gamma**i`` (``"exp_range"``). A ``scale_fn`` replaces the policy: it gets the
+    1-based cycle number (``scale_mode="cycle"``) or the step (``"iterations"``).
+    ``scale_mode`` is only read with a ``scale_fn``: built-in policies fix their own.
+
+    Args:
+        base_lr: lower bound, finite and >= 0.
+        max_lr: upper bound, finite and >= base_lr.
+        step_size: steps in the rising half of a cycle (> 0; may be fractional).
+        step_size_down: steps in the falling half; defaults to ``step_size``.
+        policy: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        gamma: exp_range's factor per step, in (0, 1].
+        scale_fn: optional callable replacing the policy's factor.
+        scale_mode: ``"cycle"`` or ``"iterations"``: what ``scale_fn`` receives.
+        shape: window, ``"linear"`` (triangular), ``"welch"`` (parabolic) or ``"hann"``
+            (sinusoidal).
+
+    Returns:
+        A :class:`cyclr.Cyclic` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.cyclic(0.001, 0.006, 2000, policy="triangular2")
+        >>> s(0), s(2000), s(6000)
+        (0.001, 0.006, 0.0035)
+
+    References:
+        L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+    """
+    return Cyclic(base_lr, max_lr, step_size, step_size_down, policy, gamma, scale_fn,
+                  scale_mode if scale_fn is not None else _builtin_mode(policy), shape)
+
+
+def _builtin_mode(policy):
+    return "iterations" if policy == "exp_range" else "cycle"
+
+
+def triangular(base_lr, max_lr, step_size, *, step_size_down=None, shape="linear") -> Cyclic:
+    """The triangular policy: the LR goes linearly (or along ``shape``) from base_lr to
+    max_lr over ``step_size`` steps and back, with a constant amplitude.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.triangular(0.001, 0.006, 2000)
+        >>> s(0), s(1000), s(2000), s(4000)
+        (0.001, 0.0035, 0.006, 0.001)
+    """
+    return Cyclic(base_lr, max_lr, step_size, step_size_down, "triangular", shape=shape)
+
+
+def triangular2(base_lr, max_lr, step_size, *, step_size_down=None, shape="linear") -> Cyclic:
+    """Like :func:`triangular`, but the amplitude halves at the end of every cycle.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.triangular2(0.001, 0.005, 10)
+        >>> s(10), s(30), s(50)
+        (0.005, 0.003, 0.002)
+    """
+    return Cyclic(base_lr, max_lr, step_size, step_size_down, "triangular2", shape=shape)
+
+
+def exp_range(base_lr, max_lr, step_size, *, gamma, step_size_down=None, shape="linear",
+              scale_mode="iterations") -> Cyclic:
+    """The exp_range policy: the amplitude decays as ``gamma**i`` over all steps ``i``
+    (as in the paper, PyTorch and TensorFlow Addons).
+
+    With ``scale_mode="cycle"`` the amplitude is ``gamma**c`` instead, constant within the
+    0-based cycle ``c`` (a per-cycle decay).
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.exp_range(0.0, 1.0, 2, gamma=0.5)
+        >>> [s(i) for i in range(5)]
+        [0.0, 0.25, 0.25, 0.0625, 0.0]
+    """
+    return Cyclic(base_lr, max_lr, step_size, step_size_down, "exp_range", gamma,
+                  None, scale_mode, shape)
+
+
+def one_cycle(max_lr, total_steps, *, pct_start=0.3, anneal="cos", div_factor=25.0,
+              final_div_factor=1e4, three_phase=False) -> OneCycle:
+    """The 1cycle policy, step for step equal to PyTorch's ``OneCycleLR``.
+
+    The LR rises from ``max_lr / div_factor`` to ``max_lr`` over the first
+    ``pct_start`` of ``total_steps``, then anneals to
+    ``max_lr / div_factor / final_div_factor`` (with ``three_phase``, it first comes back
+    down to the initial LR symmetrically). From step ``total_steps - 1`` on it holds
+    the final LR.
+
+    Raises:
+        ValueError: when the phase boundaries are not strictly increasing (for example
+            ``pct_start * total_steps <= 1``), naming pct_start and total_steps.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.one_cycle(0.1, 100)
+        >>> s(0), s(29), s(99) == s(10**9)
+        (0.004, 0.1, True)
+    """
+    return OneCycle(max_lr, total_steps, pct_start, anneal, div_factor, final_div_factor,
+                    three_phase)
+
+
+def constant(lr) -> Constant:
+    """A fixed LR."""
+    return Constant(lr)
+
+
+def decay(max_lr, base_lr, steps) -> Decay:
+    """The paper's decay baseline: from max_lr linearly down to base_lr at step
+    ``steps``, then base_lr.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.decay(0.5, 0.1, 4)
+        >>> [s(i) for i in (0, 2, 4, 9)]
+        [0.5, 0.3, 0.1, 0.1]
+    """
+    return Decay(max_lr, base_lr, steps)
+
+
+def exponential(lr, gamma) -> Exponential:
+    """``lr * gamma**i``."""
+    return Exponential(lr, gamma)
+
+
+def step_decay(lr, gamma, step_size) -> StepDecay:
+    """``lr * gamma**floor(i / step_size)``."""
+    return StepDecay(lr, gamma, step_size)
+
+
+def chain(*segments) -> Chain:
+    """Schedules one after another: ``chain((s1, n1), (s2, n2), s3)``.
+
+    Each segment runs for its number of steps and sees a local step starting at 0; the
+    last may be a bare schedule (open-ended). A finite chain holds its last value. This
+    is how the paper appends triangular2 runs with different bounds.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.chain((cyclr.constant(0.1), 2), cyclr.triangular(0.0, 1.0, 2))
+        >>> [s(i) for i in range(5)]
+        [0.1, 0.1, 0.0, 0.5, 1.0]
+    """
+    if len(segments) == 1 and isinstance(segments[0], list):
+        segments = tuple(segments[0])
+    return Chain(segments)
+
+
+__all__ = ["Schedule", "chain", "constant", "cyclic", "decay", "exp_range", "exponential",
+           "one_cycle", "step_decay", "triangular", "triangular2"]

@@ -1,0 +1,444 @@
+"""Schedule objects: immutable, picklable values that compute an LR (or momentum) per step.
+
+Every class here only validates and describes; the numbers come from the C kernels in
+``cyclr._core`` (``Kernel``), which each schedule is an instance of.
+
+References:
+    L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+    L. N. Smith, "Super-Convergence" (2018) and "A disciplined approach to neural network
+    hyper-parameters" (2018), for 1cycle and cyclical momentum.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _validate as v
+from ._core import Kernel
+
+_SHAPES = ("linear", "welch", "hann")
+_POLICIES = ("triangular", "triangular2", "exp_range")
+_SCALE_MODES = ("cycle", "iterations")
+_ANNEALS = ("cos", "linear")
+
+
+def _rebuild(cls, params):
+    return cls(**dict(params))
+
+
+def _fmt(value) -> str:
+    if callable(value) and hasattr(value, "__qualname__"):
+        return value.__qualname__
+    return repr(value)
+
+
+class Schedule(Kernel):
+    """A schedule: ``s(i)`` is the value used for optimizer update number ``i + 1``.
+
+    Schedules are immutable, compare and hash by value, pickle, and are safe to share
+    across threads. Build them with the constructors (``cyclr.triangular`` ...).
+    """
+
+    __slots__ = ("_params",)
+
+    def _freeze(self, **params) -> None:
+        object.__setattr__(self, "_params", tuple(params.items()))
+
+    @property
+    def params(self) -> dict:
+        """The canonical constructor arguments, as a new dict."""
+        return dict(self._params)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        return self._params == other._params
+
+    def __hash__(self):
+        return hash((type(self).__name__, self._params))
+
+    def __reduce__(self):
+        return _rebuild, (type(self), self._params)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def _call_repr(self, name: str, positional: tuple, defaults: dict) -> str:
+        params = self.params
+        parts = [_fmt(params[k]) for k in positional]
+        parts += [f"{k}={_fmt(params[k])}" for k in defaults if params[k] != defaults[k]]
+        return f"{name}({', '.join(parts)})"
+
+    def array(self, n, *, start=0, dtype=None, out=None) -> np.ndarray:
+        """Values at steps ``start .. start + n - 1``.
+
+        Args:
+            n: number of steps, an integer >= 0.
+            start: first step, an integer >= 0.
+            dtype: ``numpy.float64`` (default) or ``numpy.float32``; float32 values are
+                the float64 values rounded once.
+            out: optional C-contiguous, writeable 1-D array of length ``n`` to fill;
+                its dtype is used when ``dtype`` is not given.
+
+        Returns:
+            The filled array (``out`` when given).
+
+        Raises:
+            TypeError, ValueError: for a bad ``n``, ``start``, ``dtype`` or ``out``.
+
+        Examples:
+            >>> import cyclr
+            >>> cyclr.triangular(0.1, 0.5, 2).array(5).tolist()
+            [0.1, 0.3, 0.5, 0.3, 0.1]
+        """
+        n = v.count("n", n)
+        start = v.count("start", start)
+        if dtype is not None:
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                raise TypeError(f"dtype must be float64 or float32, got {dtype!r}") from None
+            if dtype not in (np.float64, np.float32):
+                raise TypeError(f"dtype must be float64 or float32, got {dtype}")
+        if out is None:
+            out = np.empty(n, dtype=np.float64 if dtype is None else dtype)
+        else:
+            if not isinstance(out, np.ndarray):
+                raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+            if dtype is not None and out.dtype != dtype:
+                raise TypeError(f"out has dtype {out.dtype}, but dtype={dtype} was asked for")
+            if out.shape != (n,):
+                raise ValueError(f"out must have shape ({n},), got {out.shape}")
+        return self._fill(out, start)
+
+    def momentum_schedule(self, base_momentum, max_momentum) -> "Schedule":
+        """A momentum schedule that cycles inversely to this LR schedule (high momentum
+        where the LR is low), as PyTorch's ``CyclicLR``/``OneCycleLR`` do."""
+        raise TypeError(
+            f"momentum_schedule is defined for cyclic and one_cycle schedules and chains "
+            f"of them, not for {type(self).__name__}"
+        )
+
+    def to_dict(self) -> dict:
+        """A JSON-safe description; ``cyclr.from_dict`` turns it back into an equal
+        schedule."""
+        from .serialize import to_dict
+
+        return to_dict(self)
+
+
+def _momentum_bounds(base_momentum, max_momentum):
+    base = v.rate("base_momentum", base_momentum)
+    top = v.rate("max_momentum", max_momentum)
+    v.ordered("base_momentum", base, "max_momentum", top)
+    return base, top
+
+
+_ENVELOPES = {
+    ("triangular", "cycle"): "flat",
+    ("triangular2", "cycle"): "halving",
+    ("exp_range", "iterations"): "gamma_steps",
+    ("exp_range", "cycle"): "gamma_cycles",
+    ("custom", "cycle"): "user_cycles",
+    ("custom", "iterations"): "user_steps",
+}
+
+
+def _setup_cyclic_kernel(kernel, p, low, high, inverted):
+    """Set up ``kernel`` with the cycle of Cyclic parameters ``p`` between low and high."""
+    down = p["step_size"] if p["step_size_down"] is None else p["step_size_down"]
+    kernel._setup_cyclic(low, high, p["step_size"], down, p["shape"],
+                         _ENVELOPES[p["policy"], p["scale_mode"]], p["gamma"],
+                         p["scale_fn"], inverted)
+
+
+class Cyclic(Schedule):
+    """Smith's cyclical LR: ``base_lr + (max_lr - base_lr) * w(u) * f``.
+
+    ``u`` rises 0 -> 1 over ``step_size`` steps and falls back over ``step_size_down``
+    (default ``step_size``); ``w`` is the window ``shape`` (linear = triangular, welch =
+    parabolic, hann = sinusoidal); ``f`` is the amplitude factor of the ``policy``.
+    Build it with ``triangular``, ``triangular2``, ``exp_range`` or ``cyclic``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, base_lr, max_lr, step_size, step_size_down=None, policy="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", shape="linear"):
+        base_lr = v.rate("base_lr", base_lr)
+        max_lr = v.rate("max_lr", max_lr)
+        v.ordered("base_lr", base_lr, "max_lr", max_lr)
+        step_size = v.span("step_size", step_size)
+        if step_size_down is not None:
+            step_size_down = v.span("step_size_down", step_size_down)
+            if step_size_down == step_size:
+                step_size_down = None
+        shape = v.choice("shape", shape, _SHAPES)
+        scale_mode = v.choice("scale_mode", scale_mode, _SCALE_MODES)
+        gamma = v.gamma("gamma", gamma)
+        if scale_fn is not None:
+            if not callable(scale_fn):
+                raise TypeError(f"scale_fn must be callable, got {scale_fn!r}")
+            policy = "custom"
+        else:
+            policy = v.choice("policy", policy, _POLICIES)
+        if policy != "exp_range":
+            gamma = 1.0
+        if policy in ("triangular", "triangular2"):
+            scale_mode = "cycle"
+        self._freeze(base_lr=base_lr, max_lr=max_lr, step_size=step_size,
+                     step_size_down=step_size_down, policy=policy, gamma=gamma,
+                     scale_fn=scale_fn, scale_mode=scale_mode, shape=shape)
+        _setup_cyclic_kernel(self, self.params, base_lr, max_lr, inverted=False)
+
+    @property
+    def cycle_length(self) -> int | float:
+        """Steps in one full cycle: ``step_size + step_size_down``."""
+        p = self.params
+        return p["step_size"] + (p["step_size_down"] or p["step_size"])
+
+    def num_cycles(self, total_steps) -> float:
+        """How many cycles a run of ``total_steps`` updates spans (may be fractional)."""
+        return v.count("total_steps", total_steps) / self.cycle_length
+
+    def steps_for_cycles(self, cycles) -> int:
+        """Updates in ``cycles`` whole cycles: a run of that length stops at the end of a
+        cycle, with the LR back at ``base_lr``, as the paper advises."""
+        return math.ceil(v.count("cycles", cycles) * self.cycle_length)
+
+    def cycle_ends(self, total_steps) -> np.ndarray:
+        """The steps ``i <= total_steps`` at which a cycle ends (the LR is back at its
+        minimum): good places to stop training or take a snapshot. For fractional
+        cycle lengths, the first whole step at or after each end."""
+        total_steps = v.count("total_steps", total_steps)
+        k = np.arange(1, math.floor(total_steps / self.cycle_length) + 1, dtype=np.int64)
+        ends = np.ceil(k * float(self.cycle_length)).astype(np.int64)
+        return ends[ends <= total_steps]
+
+    def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
+        return Momentum(self, base_momentum, max_momentum)
+
+    def __repr__(self):
+        p = self.params
+        extra = {"step_size_down": None, "shape": "linear"}
+        positional = ("base_lr", "max_lr", "step_size")
+        if p["policy"] == "custom":
+            return self._call_repr("cyclic", positional,
+                                   {**extra, "scale_fn": None, "scale_mode": "cycle"})
+        if p["policy"] == "exp_range":
+            return self._call_repr("exp_range", positional,
+                                   {"gamma": None, **extra, "scale_mode": "iterations"})
+        return self._call_repr(p["policy"], positional, extra)
+
+
+class OneCycle(Schedule):
+    """The 1cycle policy with PyTorch ``OneCycleLR``'s arithmetic and defaults; holds its
+    final value from step ``total_steps - 1`` on. Build it with ``one_cycle``."""
+
+    __slots__ = ()
+
+    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False):
+        max_lr = v.rate("max_lr", max_lr)
+        total_steps = v.count("total_steps", total_steps, minimum=2)
+        pct_start = v.finite("pct_start", pct_start)
+        if not 0.0 < pct_start < 1.0:
+            raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
+        anneal = v.choice("anneal", anneal, _ANNEALS)
+        div_factor = v.positive("div_factor", div_factor)
+        final_div_factor = v.positive("final_div_factor", final_div_factor)
+        if not isinstance(three_phase, (bool, np.bool_)):
+            raise TypeError(f"three_phase must be a bool, got {three_phase!r}")
+        three_phase = bool(three_phase)
+        self._freeze(max_lr=max_lr, total_steps=total_steps, pct_start=pct_start,
+                     anneal=anneal, div_factor=div_factor,
+                     final_div_factor=final_div_factor, three_phase=three_phase)
+        ends = self._phase_ends()
+        if not all(a < b for a, b in zip([0.0] + ends, ends)):
+            raise ValueError(
+                f"pct_start={pct_start!r} with total_steps={total_steps!r} gives phase "
+                f"boundaries {ends} that are not strictly increasing; use more steps or "
+                f"a pct_start that leaves at least one step in every phase"
+                + (" (three_phase needs pct_start < 0.5)" if three_phase else "")
+            )
+        initial = max_lr / div_factor
+        low = initial / final_div_factor
+        if three_phase:
+            self._setup_one_cycle(ends, [initial, max_lr, initial], [max_lr, initial, low],
+                                  anneal, total_steps - 1)
+        else:
+            self._setup_one_cycle(ends, [initial, max_lr], [max_lr, low], anneal,
+                                  total_steps - 1)
+
+    def _phase_ends(self) -> list:
+        # PyTorch OneCycleLR's phase end steps, computed the same way.
+        p = self.params
+        first = float(p["pct_start"] * p["total_steps"]) - 1
+        if p["three_phase"]:
+            return [first, float(2 * p["pct_start"] * p["total_steps"]) - 2,
+                    float(p["total_steps"] - 1)]
+        return [first, float(p["total_steps"] - 1)]
+
+    def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
+        return Momentum(self, base_momentum, max_momentum)
+
+    def __repr__(self):
+        return self._call_repr(
+            "one_cycle", ("max_lr", "total_steps"),
+            {"pct_start": 0.3, "anneal": "cos", "div_factor": 25.0,
+             "final_div_factor": 1e4, "three_phase": False})
+
+
+class Momentum(Schedule):
+    """Momentum cycled inversely to a cyclic or 1cycle LR schedule: ``max_momentum`` where
+    the LR is at its low, ``base_momentum`` at its peak. Build it with
+    ``schedule.momentum_schedule(base_momentum, max_momentum)``."""
+
+    __slots__ = ()
+
+    def __init__(self, schedule, base_momentum, max_momentum):
+        if not isinstance(schedule, (Cyclic, OneCycle)):
+            raise TypeError(f"schedule must be a cyclic or one_cycle schedule, got {schedule!r}")
+        base, top = _momentum_bounds(base_momentum, max_momentum)
+        self._freeze(schedule=schedule, base_momentum=base, max_momentum=top)
+        if isinstance(schedule, Cyclic):
+            _setup_cyclic_kernel(self, schedule.params, base, top, inverted=True)
+        else:
+            p = schedule.params
+            ends = schedule._phase_ends()
+            if p["three_phase"]:
+                starts, stops = [top, base, top], [base, top, top]
+            else:
+                starts, stops = [top, base], [base, top]
+            self._setup_one_cycle(ends, starts, stops, p["anneal"], p["total_steps"] - 1)
+
+    def __repr__(self):
+        p = self.params
+        return (f"{p['schedule']!r}.momentum_schedule("
+                f"{p['base_momentum']!r}, {p['max_momentum']!r})")
+
+
+class Constant(Schedule):
+    """A fixed LR (the paper's "fixed" baseline). Build it with ``constant``."""
+
+    __slots__ = ()
+
+    def __init__(self, lr):
+        lr = v.rate("lr", lr)
+        self._freeze(lr=lr)
+        self._setup_simple("constant", lr)
+
+    def __repr__(self):
+        return self._call_repr("constant", ("lr",), {})
+
+
+class Decay(Schedule):
+    """The paper's "decay" baseline: linear from ``max_lr`` to ``base_lr`` over ``steps``
+    steps, then ``base_lr``. Build it with ``decay``."""
+
+    __slots__ = ()
+
+    def __init__(self, max_lr, base_lr, steps):
+        max_lr = v.rate("max_lr", max_lr)
+        base_lr = v.rate("base_lr", base_lr)
+        v.ordered("base_lr", base_lr, "max_lr", max_lr)
+        steps = v.span("steps", steps)
+        self._freeze(max_lr=max_lr, base_lr=base_lr, steps=steps)
+        self._setup_simple("decay", max_lr, base_lr, 1.0, steps)
+
+    def __repr__(self):
+        return self._call_repr("decay", ("max_lr", "base_lr", "steps"), {})
+
+
+class Exponential(Schedule):
+    """``lr * gamma**i`` (the paper's "exp" baseline). Build it with ``exponential``."""
+
+    __slots__ = ()
+
+    def __init__(self, lr, gamma):
+        lr = v.rate("lr", lr)
+        gamma = v.gamma("gamma", gamma)
+        self._freeze(lr=lr, gamma=gamma)
+        self._setup_simple("exponential", lr, 0.0, gamma)
+
+    def __repr__(self):
+        return self._call_repr("exponential", ("lr", "gamma"), {})
+
+
+class StepDecay(Schedule):
+    """``lr * gamma**floor(i / step_size)``. Build it with ``step_decay``."""
+
+    __slots__ = ()
+
+    def __init__(self, lr, gamma, step_size):
+        lr = v.rate("lr", lr)
+        gamma = v.gamma("gamma", gamma)
+        step_size = v.span("step_size", step_size)
+        self._freeze(lr=lr, gamma=gamma, step_size=step_size)
+        self._setup_simple("step_decay", lr, 0.0, gamma, step_size)
+
+    def __repr__(self):
+        return self._call_repr("step_decay", ("lr", "gamma", "step_size"), {})
+
+
+class Chain(Schedule):
+    """Schedules one after another; each segment sees its own step, starting at 0.
+
+    ``segments`` is a tuple of ``(schedule, steps)`` pairs; the last may have ``steps``
+    None (open-ended). A finite chain holds its last value after its end. Build it with
+    ``chain``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, segments):
+        if not isinstance(segments, (tuple, list)) or not segments:
+            raise ValueError(f"segments must be a non-empty sequence, got {segments!r}")
+        canonical = []
+        for k, segment in enumerate(segments):
+            if isinstance(segment, Schedule):
+                segment = (segment, None)
+            if (not isinstance(segment, (tuple, list)) or len(segment) != 2
+                    or not isinstance(segment[0], Schedule)):
+                raise TypeError(
+                    f"segment {k} must be a schedule or a (schedule, steps) pair, got {segment!r}")
+            schedule, steps = segment
+            if steps is None:
+                if k != len(segments) - 1:
+                    raise ValueError(
+                        f"only the last segment may be open-ended; segment {k} has steps=None")
+            else:
+                steps = v.count(f"steps of segment {k}", steps, minimum=1)
+            canonical.append((schedule, steps))
+        canonical = tuple(canonical)
+        self._freeze(segments=canonical)
+        self._setup_chain(tuple(s for s, _ in canonical), [n for _, n in canonical])
+
+    @property
+    def total_steps(self) -> int | None:
+        """Steps until the chain ends (it holds its value after), or None if open-ended."""
+        segments = self.params["segments"]
+        if segments[-1][1] is None:
+            return None
+        return sum(n for _, n in segments)
+
+    def momentum_schedule(self, base_momentum, max_momentum) -> "Chain":
+        """The chain of each segment's momentum schedule (same bounds for all)."""
+        return Chain(tuple((s.momentum_schedule(base_momentum, max_momentum), n)
+                           for s, n in self.params["segments"]))
+
+    def __repr__(self):
+        parts = [repr(s) if n is None else f"({s!r}, {n!r})"
+                 for s, n in self.params["segments"]]
+        return f"chain({', '.join(parts)})"
