@@ -120,7 +120,7 @@ def one_cycle(max_lr, total_steps, *, pct_start=0.3, anneal="cos", div_factor=25
     Examples:
         >>> import cyclr
         >>> s = cyclr.one_cycle(0.1, 100)
-        >>> s(0), s(29), s(99) == s(10**9)
+        >>> round(s(0), 12), s(29), s(99) == s(10**9)
         (0.004, 0.1, True)
     """
     return OneCycle(max_lr, total_steps, pct_start, anneal, div_factor, final_div_factor,
@@ -138,9 +138,9 @@ def decay(max_lr, base_lr, steps) -> Decay:
 
     Examples:
         >>> import cyclr
-        >>> s = cyclr.decay(0.5, 0.1, 4)
+        >>> s = cyclr.decay(1.0, 0.5, 4)
         >>> [s(i) for i in (0, 2, 4, 9)]
-        [0.5, 0.3, 0.1, 0.1]
+        [1.0, 0.75, 0.5, 0.5]
     """
     return Decay(max_lr, base_lr, steps)
 

@@ -99,8 +99,8 @@ class Schedule(Kernel):
 
         Examples:
             >>> import cyclr
-            >>> cyclr.triangular(0.1, 0.5, 2).array(5).tolist()
-            [0.1, 0.3, 0.5, 0.3, 0.1]
+            >>> cyclr.triangular(0.0, 1.0, 2).array(5).tolist()
+            [0.0, 0.5, 1.0, 0.5, 0.0]
         """
         n = v.count("n", n)
         start = v.count("start", start)
