@@ -142,10 +142,17 @@ cdef inline double envelope_at(const Params* p, double c, int64_t i) noexcept no
 
 
 cdef inline double cyclic_value(const Params* p, double w, double f) noexcept nogil:
+    # DESIGN.md's formula. Rounding can carry ``lo + (hi - lo)`` one ulp past ``hi`` (or
+    # ``hi - (hi - lo)`` below ``lo``); the peak is the bound itself, and no value
+    # leaves [lo, hi].
     cdef double height = (p.hi - p.lo) * w
+    cdef double v
+    cdef bint peak = w == 1.0 and f == 1.0
     if p.inverted:
-        return p.hi - height * f
-    return p.lo + height * f
+        v = p.hi - height * f
+        return p.lo if (peak or v < p.lo) else v
+    v = p.lo + height * f
+    return p.hi if (peak or v > p.hi) else v
 
 
 cdef inline double cyclic_at(const Params* p, int64_t i) noexcept nogil:
@@ -256,8 +263,8 @@ cdef double checked_factor(object scale_fn, object arg) except? -1.0:
         f = r
     except TypeError:
         raise TypeError(f"scale_fn must return a real number, got {r!r} for {arg!r}") from None
-    if not isfinite(f):
-        raise ValueError(f"scale_fn must return a finite number, got {r!r} for {arg!r}")
+    if not (0.0 <= f <= 1.0):
+        raise ValueError(f"scale_fn must return a number in [0, 1], got {r!r} for {arg!r}")
     return f
 
 

@@ -112,7 +112,10 @@ class Schedule(Kernel):
             if dtype not in (np.float64, np.float32):
                 raise TypeError(f"dtype must be float64 or float32, got {dtype}")
         if out is None:
-            out = np.empty(n, dtype=np.float64 if dtype is None else dtype)
+            dtype = np.dtype(np.float64) if dtype is None else dtype
+            if n > np.iinfo(np.intp).max // dtype.itemsize:
+                raise MemoryError(f"n={n} values of {dtype} exceed the address space")
+            out = np.empty(n, dtype=dtype)
         else:
             if not isinstance(out, np.ndarray):
                 raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -265,7 +268,10 @@ class OneCycle(Schedule):
                      anneal=anneal, div_factor=div_factor,
                      final_div_factor=final_div_factor, three_phase=three_phase)
         ends = self._phase_ends()
-        if not all(a < b for a, b in zip([0.0] + ends, ends)):
+        # three_phase at pct_start >= 0.5 leaves the final annealing at most one step
+        # (or none): refused as the degenerate case it is, like non-increasing phases.
+        if (three_phase and pct_start >= 0.5) or not all(
+                a < b for a, b in zip([0.0] + ends, ends)):
             raise ValueError(
                 f"pct_start={pct_start!r} with total_steps={total_steps!r} gives phase "
                 f"boundaries {ends} that are not strictly increasing; use more steps or "

@@ -1,0 +1,61 @@
+"""to_dict / from_dict: JSON-safe, exact round trips, and strict on untrusted input."""
+
+import json
+
+import pytest
+
+import cyclr
+
+
+def module_level_scale(x):
+    return 1.0 / x
+
+
+def test_dict_is_json_and_reads_back():
+    s = cyclr.chain((cyclr.triangular2(0.001, 0.006, 2000, shape="welch"), 8000),
+                    cyclr.one_cycle(0.01, 5000).momentum_schedule(0.85, 0.95))
+    d = s.to_dict()
+    assert d["version"] == 1 and d["type"] == "chain"
+    assert cyclr.from_dict(json.loads(json.dumps(d))) == s
+
+
+def test_custom_scale_fn_by_import_path_is_opt_in():
+    s = cyclr.cyclic(0.01, 0.1, 10, scale_fn=module_level_scale)
+    d = s.to_dict()
+    assert d["scale_fn"] == f"{__name__}:module_level_scale"
+    with pytest.raises(ValueError, match="allow_imports=True"):
+        cyclr.from_dict(d)
+    assert cyclr.from_dict(d, allow_imports=True) == s
+
+
+def test_unsaveable_scale_fn_is_a_clear_error():
+    s = cyclr.cyclic(0.01, 0.1, 10, scale_fn=lambda x: 1.0)
+    with pytest.raises(ValueError, match="module-level function"):
+        s.to_dict()
+
+
+GOOD = cyclr.triangular(0.001, 0.006, 2000).to_dict()
+
+
+@pytest.mark.parametrize("data, exc, match", [
+    ([], TypeError, "must be a dict, got list"),
+    ({**GOOD, "version": 2}, ValueError, "version must be 1 .* got 2"),
+    ({k: v for k, v in GOOD.items() if k != "version"}, ValueError, "version must be 1"),
+    ({**GOOD, "type": "rocket"}, ValueError, "type must be one of .* got 'rocket'"),
+    ({**GOOD, "extra": 1}, ValueError, r"unknown keys \['extra'\]"),
+    ({k: v for k, v in GOOD.items() if k != "max_lr"}, ValueError, r"missing keys \['max_lr'\]"),
+    ({**GOOD, "max_lr": "0.1"}, TypeError, "cyclic.max_lr must be a number, got '0.1'"),
+    ({**GOOD, "max_lr": True}, TypeError, "cyclic.max_lr must be a number"),
+    ({**GOOD, "max_lr": -1.0}, ValueError, "max_lr must be >= 0"),
+    ({**GOOD, "policy": "triangular3"}, ValueError, "policy must be one of"),
+    ({**GOOD, "scale_fn": 5}, TypeError, "'module:qualname' string"),
+    ({**GOOD, "scale_fn": "os:system"}, ValueError, "allow_imports=True"),
+    ({"version": 1, "type": "chain", "segments": []}, TypeError, "non-empty list"),
+    ({"version": 1, "type": "chain", "segments": [{"schedule": GOOD, "steps": 1.5}]},
+     TypeError, r"segments\[0\].steps must be an int or null"),
+    ({"version": 1, "type": "momentum", "schedule": cyclr.constant(0.1).to_dict(),
+      "base_momentum": 0.8, "max_momentum": 0.9}, TypeError, "cyclic or one_cycle"),
+])
+def test_from_dict_rejects_bad_input(data, exc, match):
+    with pytest.raises(exc, match=match):
+        cyclr.from_dict(data)

@@ -1,0 +1,73 @@
+"""The core against PyTorch's own CyclicLR and OneCycleLR trajectories (LR and momentum)."""
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cyclr
+
+
+def torch_trajectory(make_scheduler, n):
+    """LR and momentum the optimizer holds before each of n updates."""
+    param = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    sched = make_scheduler(opt)
+    lrs, moms = [], []
+    for _ in range(n):
+        lrs.append(opt.param_groups[0]["lr"])
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
+    return np.array(lrs), np.array(moms)
+
+
+sizes = st.one_of(st.integers(1, 60), st.floats(0.5, 60.0))
+rates = st.floats(0.0, 1.0)
+
+
+@settings(max_examples=60)
+@given(rates, rates, sizes, st.one_of(st.none(), sizes),
+       st.sampled_from(["triangular", "triangular2", "exp_range"]),
+       st.floats(0.95, 1.0), st.floats(0.5, 0.85), st.floats(0.85, 0.99))
+def test_cyclic_matches_torch(a, b, up, down, mode, gamma, base_m, max_m):
+    base, top = min(a, b), max(a, b)
+    n = 400
+    lrs, moms = torch_trajectory(lambda opt: torch.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=base, max_lr=top, step_size_up=up, step_size_down=down, mode=mode,
+        gamma=gamma, base_momentum=base_m, max_momentum=max_m), n)
+    s = cyclr.cyclic(base, top, up, step_size_down=down, policy=mode, gamma=gamma)
+    # torch's `1 + i/L - floor(1 + i/L)` rounds differently from cyclr's exact position.
+    np.testing.assert_allclose(s.array(n), lrs, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.momentum_schedule(base_m, max_m).array(n), moms,
+                               rtol=1e-12, atol=1e-15)
+
+
+def halving(x):
+    return 0.5 ** (x - 1)
+
+
+def test_cyclic_custom_scale_fn_matches_torch():
+    for mode in ("cycle", "iterations"):
+        fn = halving if mode == "cycle" else (lambda x: 0.999 ** x)
+        lrs, moms = torch_trajectory(lambda opt: torch.optim.lr_scheduler.CyclicLR(
+            opt, 0.01, 0.1, step_size_up=7, step_size_down=3, scale_fn=fn,
+            scale_mode=mode), 300)
+        s = cyclr.cyclic(0.01, 0.1, 7, step_size_down=3, scale_fn=fn, scale_mode=mode)
+        np.testing.assert_allclose(s.array(300), lrs, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(s.momentum_schedule(0.8, 0.9).array(300), moms,
+                                   rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=60)
+@given(st.floats(1e-4, 10.0), st.integers(40, 3000), st.floats(0.05, 0.45),
+       st.sampled_from(["cos", "linear"]), st.floats(1.0, 100.0), st.floats(1.0, 1e5),
+       st.booleans())
+def test_one_cycle_matches_torch_exactly(max_lr, total, pct, anneal, div, final_div, three):
+    lrs, moms = torch_trajectory(lambda opt: torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=max_lr, total_steps=total, pct_start=pct, anneal_strategy=anneal,
+        div_factor=div, final_div_factor=final_div, three_phase=three), total)
+    s = cyclr.one_cycle(max_lr, total, pct_start=pct, anneal=anneal, div_factor=div,
+                        final_div_factor=final_div, three_phase=three)
+    assert np.array_equal(s.array(total), lrs)
+    assert np.array_equal(s.momentum_schedule(0.85, 0.95).array(total), moms)
