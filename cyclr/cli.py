@@ -1,0 +1,505 @@
+"""The ``cyclr`` command: ``show`` a schedule, ``stepsize`` advice, and the ``demo``.
+
+Every number printed, plotted or written comes from the core (``Schedule.array``,
+``Cyclic.cycle_ends``, ``suggest_step_size``); this module only parses, checks and
+formats. Exit status: 0 on success, 2 for a usage error (argparse's convention), which
+includes an argument the core rejects and a file that cannot be read or written.
+
+Examples:
+    cyclr show triangular2 --base-lr 0.001 --max-lr 0.006 --step-size 2000
+    cyclr show one_cycle --max-lr 0.1 --total-steps 1000 --png one_cycle.png
+    cyclr show --from schedule.json --csv values.csv
+    cyclr stepsize --examples 50000 --batch-size 100
+    cyclr demo --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import _render
+from . import policies
+from .advice import PAPER_EPOCHS_PER_HALF_CYCLE, iterations_per_epoch, suggest_step_size
+from .schedules import Chain, Constant, Cyclic, Decay, Momentum, OneCycle, StepDecay
+from .serialize import _FIELDS, _OPT_NUMBER, from_dict
+
+MAX_STEPS = 10_000_000
+DEFAULT_CYCLES = 4
+DEFAULT_OPEN_STEPS = 1000
+_LISTED_ENDS = 12
+
+# Per policy: the options it requires and the ones it also accepts (by argparse dest).
+_POLICY_OPTIONS = {
+    "triangular": (("base_lr", "max_lr", "step_size"), ("step_size_down", "shape")),
+    "triangular2": (("base_lr", "max_lr", "step_size"), ("step_size_down", "shape")),
+    "exp_range": (("base_lr", "max_lr", "step_size", "gamma"),
+                  ("step_size_down", "shape", "scale_mode")),
+    "one_cycle": (("max_lr", "total_steps"),
+                  ("pct_start", "anneal", "div_factor", "final_div_factor", "three_phase")),
+    "constant": (("lr",), ()),
+    "decay": (("max_lr", "base_lr"), ("decay_steps",)),
+    "exponential": (("lr", "gamma"), ()),
+    "step_decay": (("lr", "gamma", "step_size"), ()),
+}
+_SCHEDULE_DESTS = sorted({d for req, opt in _POLICY_OPTIONS.values() for d in req + opt})
+
+
+class UsageError(Exception):
+    """A bad argument, file or value: reported as ``cyclr CMD: error: ...``, exit 2."""
+
+
+def _number(text: str) -> int | float:
+    """A number as typed: ``"2000"`` stays an int (so messages and reprs echo it as
+    given), anything else goes through ``float`` (``"1e-3"``, ``"inf"``)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+_number.__name__ = "number"   # argparse says "invalid number value: 'abc'"
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+# ---------------------------------------------------------------- argument parsing
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``cyclr`` argument parser, with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="cyclr",
+        description="Cyclical learning rates (Smith 2017): inspect schedules, get the "
+                    "paper's step-size advice, and run a small reproduction of its "
+                    "experiment.")
+    parser.add_argument("--version", action="version", version=f"cyclr {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_show(commands)
+    _add_stepsize(commands)
+    _add_demo(commands)
+    return parser
+
+
+def _add_show(commands) -> None:
+    show = commands.add_parser(
+        "show", help="summarize, sparkline, plot or tabulate a schedule",
+        description="Summarize a schedule (cycles, min/max LR, the steps where cycles "
+                    "end), draw it as a terminal sparkline, and optionally plot it "
+                    "(--png) or write its values (--csv). Give a POLICY with its options, "
+                    "or --from FILE with a description written by Schedule.to_dict() "
+                    "(JSON, or TOML for a .toml file; chains are expressed this way).",
+        epilog="Each policy takes: " + "; ".join(
+            f"{name}: " + " ".join(_flag(d) for d in req)
+            + "".join(f" [{_flag(d)}]" for d in opt)
+            for name, (req, opt) in _POLICY_OPTIONS.items()))
+    show.add_argument("policy", nargs="?", choices=list(_POLICY_OPTIONS), metavar="POLICY",
+                      help="one of: " + ", ".join(_POLICY_OPTIONS))
+    show.add_argument("--from", dest="from_file", metavar="FILE", type=Path,
+                      help="read the schedule from a to_dict() description (JSON or .toml) "
+                           "instead of POLICY")
+    cyc = show.add_argument_group("cyclic policies (triangular, triangular2, exp_range)")
+    cyc.add_argument("--base-lr", type=_number, metavar="LR", help="lower LR bound")
+    cyc.add_argument("--max-lr", type=_number, metavar="LR",
+                     help="upper LR bound (one_cycle: the peak; decay: the start)")
+    cyc.add_argument("--step-size", type=_number, metavar="STEPS",
+                     help="steps in a half cycle (step_decay: steps between drops)")
+    cyc.add_argument("--step-size-down", type=_number, metavar="STEPS",
+                     help="steps in the falling half (default: --step-size)")
+    cyc.add_argument("--shape", choices=["linear", "welch", "hann"],
+                     help="window: linear (triangular), welch (parabolic) or hann "
+                          "(sinusoidal); default linear")
+    cyc.add_argument("--gamma", type=_number,
+                     help="exp_range, exponential, step_decay: decay factor in (0, 1]")
+    cyc.add_argument("--scale-mode", choices=["iterations", "cycle"],
+                     help="exp_range: decay per step (default) or per cycle")
+    one = show.add_argument_group("one_cycle")
+    one.add_argument("--total-steps", type=int, metavar="N", help="length of the cycle")
+    one.add_argument("--pct-start", type=_number, metavar="P",
+                     help="fraction of steps spent rising (default 0.3)")
+    one.add_argument("--anneal", choices=["cos", "linear"], help="default cos")
+    one.add_argument("--div-factor", type=_number, metavar="X",
+                     help="initial LR = max_lr / X (default 25)")
+    one.add_argument("--final-div-factor", type=_number, metavar="X",
+                     help="final LR = initial LR / X (default 1e4)")
+    one.add_argument("--three-phase", action="store_true", default=None,
+                     help="come back down to the initial LR before annealing")
+    base = show.add_argument_group("baselines (constant, decay, exponential, step_decay)")
+    base.add_argument("--lr", type=_number, help="the (starting) LR")
+    base.add_argument("--decay-steps", type=_number, metavar="STEPS",
+                      help="decay: steps from --max-lr down to --base-lr (default --steps)")
+    out = show.add_argument_group("output")
+    out.add_argument("--steps", type=int, metavar="N",
+                     help=f"steps to show (default: {DEFAULT_CYCLES} cycles of a cyclic "
+                          f"schedule, the whole of a finite one, else {DEFAULT_OPEN_STEPS})")
+    out.add_argument("--momentum", type=float, nargs=2, metavar=("BASE", "MAX"),
+                     help="also show cyclical momentum between BASE and MAX (cyclic and "
+                          "one_cycle schedules, and chains of them)")
+    out.add_argument("--width", type=int, metavar="COLUMNS",
+                     help="sparkline width (default: the terminal's, at most 100)")
+    out.add_argument("--png", type=Path, metavar="FILE", help="write a plot (PNG)")
+    out.add_argument("--size", default="800x400", metavar="WxH",
+                     help="PNG size in pixels (default 800x400)")
+    out.add_argument("--csv", metavar="FILE",
+                     help="write step,lr[,momentum] per step ('-' for standard output)")
+    show.set_defaults(run=run_show, subparser=show)
+
+
+def _add_stepsize(commands) -> None:
+    sub = commands.add_parser(
+        "stepsize", help="the paper's advice for the half-cycle length",
+        description="Smith (2017), section 3.3: set the step size (half a cycle) to 2-10 "
+                    "epochs of iterations. Prints the iterations per epoch, the suggested "
+                    "step size and the whole 2..10 epoch range.")
+    sub.add_argument("--examples", type=int, required=True, metavar="N",
+                     help="training examples per epoch")
+    sub.add_argument("--batch-size", type=int, required=True, metavar="B")
+    sub.add_argument("--epochs-per-half-cycle", type=_number, default=4, metavar="K",
+                     help="epochs in a half cycle (default 4, the paper's CIFAR-10 setting)")
+    sub.add_argument("--drop-last", action="store_true",
+                     help="the last incomplete batch is dropped")
+    sub.set_defaults(run=run_stepsize, subparser=sub)
+
+
+def _add_demo(commands) -> None:
+    sub = commands.add_parser(
+        "demo", help="reproduce the paper's workflow on scikit-learn's digits (PyTorch)",
+        description="Run the LR range test on a small MLP for scikit-learn's digits "
+                    "(bundled, no download), take the suggested bounds, then train with a "
+                    "fixed LR, the paper's linear decay, exponential decay and "
+                    "triangular2 CLR for the same number of steps over several seeds. "
+                    "Writes a Markdown report and PNG figures. Needs torch, scikit-learn "
+                    "and matplotlib.")
+    sub.add_argument("--out", type=Path, default=Path("cyclr-demo"), metavar="DIR",
+                     help="output folder (default: cyclr-demo)")
+    sub.add_argument("--seeds", type=int, default=None, metavar="N",
+                     help="seeds per schedule (default 3; 2 with --quick)")
+    sub.add_argument("--steps", type=int, default=None, metavar="N",
+                     help="training steps per run (default: whole triangular2 cycles, "
+                          "see the report)")
+    sub.add_argument("--quick", action="store_true",
+                     help="a much shorter run (seconds), for CI and a first look")
+    sub.add_argument("--threads", type=int, default=2, metavar="N",
+                     help="torch CPU threads (default 2)")
+    sub.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar on standard error")
+    sub.set_defaults(run=_run_demo, subparser=sub)
+
+
+def _run_demo(args) -> int:
+    for name in ("seeds", "steps", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name} must be >= 1, got {value}")
+    from .demo import run_demo   # imports torch, scikit-learn and matplotlib
+
+    return run_demo(args)
+
+
+def main(argv=None) -> int:
+    """Run the ``cyclr`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 on success, 2 for a usage error. ``--help`` and argparse's
+        own errors return their status too instead of raising ``SystemExit``.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return _status(exit_.code)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        sub = args.subparser
+        sub.print_usage(sys.stderr)
+        print(f"{sub.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _status(code) -> int:
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 2
+
+
+# ---------------------------------------------------------------- cyclr show
+
+def schedule_from_args(args):
+    """The Schedule that the ``show`` arguments describe.
+
+    Raises:
+        UsageError: for a missing, extra or invalid option, or an unreadable file.
+    """
+    given = [d for d in _SCHEDULE_DESTS if getattr(args, d) is not None]
+    if args.from_file is not None:
+        if args.policy is not None or given:
+            extra = [args.policy] if args.policy else []
+            raise UsageError(f"--from FILE cannot be combined with a POLICY or its options, "
+                             f"got {' '.join(extra + [_flag(d) for d in given])}")
+        return load_schedule(args.from_file)
+    if args.policy is None:
+        raise UsageError("give a POLICY (one of " + ", ".join(_POLICY_OPTIONS)
+                         + ") or --from FILE")
+    required, optional = _POLICY_OPTIONS[args.policy]
+    missing = [_flag(d) for d in required if getattr(args, d) is None]
+    if missing:
+        raise UsageError(f"{args.policy} needs {' '.join(missing)}")
+    unused = [_flag(d) for d in given if d not in required + optional]
+    if unused:
+        raise UsageError(f"{args.policy} does not take {' '.join(unused)}")
+    kw = {d: getattr(args, d) for d in required + optional if getattr(args, d) is not None}
+    try:
+        if args.policy == "decay":
+            steps = kw.pop("decay_steps", args.steps)
+            if steps is None:
+                raise UsageError("decay needs --decay-steps (or --steps)")
+            return policies.decay(kw["max_lr"], kw["base_lr"], steps)
+        if args.policy in ("triangular", "triangular2", "exp_range"):
+            positional = (kw.pop("base_lr"), kw.pop("max_lr"), kw.pop("step_size"))
+            return getattr(policies, args.policy)(*positional, **kw)
+        if args.policy == "one_cycle":
+            return policies.one_cycle(kw.pop("max_lr"), kw.pop("total_steps"), **kw)
+        return getattr(policies, args.policy)(**kw)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+
+
+def load_schedule(path: Path):
+    """The schedule described in the JSON or TOML file ``path`` (``from_dict`` format,
+    no imports of custom ``scale_fn`` code).
+
+    TOML has no null, so in a ``.toml`` file a key that may be null (a cyclic
+    ``step_size_down`` or ``scale_fn``, a chain segment's ``steps``) may be left out.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"--from: cannot read {str(path)!r}: {error}") from None
+    if path.suffix.lower() == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:
+            raise UsageError("--from: reading TOML needs Python 3.11 or later (tomllib); "
+                             "use JSON instead") from None
+        try:
+            data = _fill_toml_nulls(tomllib.loads(text))
+        except tomllib.TOMLDecodeError as error:
+            raise UsageError(f"--from: {str(path)!r} is not valid TOML: {error}") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--from: {str(path)!r} is not valid JSON: {error}") from None
+    try:
+        return from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"--from {str(path)!r}: {error}") from None
+
+
+def _fill_toml_nulls(data):
+    if not isinstance(data, dict) or data.get("type") not in _FIELDS:
+        return data
+    data = dict(data)
+    for key, kind in _FIELDS[data["type"]].items():
+        if kind in (_OPT_NUMBER, "scale_fn"):
+            data.setdefault(key, None)
+        elif kind == "schedule" and key in data:
+            data[key] = _fill_toml_nulls(data[key])
+        elif kind == "segments" and isinstance(data.get(key), list):
+            data[key] = [
+                {"steps": None, **seg, "schedule": _fill_toml_nulls(seg.get("schedule"))}
+                if isinstance(seg, dict) and "schedule" in seg else seg
+                for seg in data[key]]
+    return data
+
+
+def natural_length(schedule) -> int:
+    """How many steps ``show`` displays by default: a few whole cycles of a cyclic
+    schedule, the whole of a finite one, otherwise a fixed number of steps."""
+    if isinstance(schedule, Momentum):
+        return natural_length(schedule.params["schedule"])
+    if isinstance(schedule, Cyclic):
+        return schedule.steps_for_cycles(DEFAULT_CYCLES)
+    if isinstance(schedule, OneCycle):
+        return schedule.params["total_steps"]
+    if isinstance(schedule, Decay):
+        return math.ceil(schedule.params["steps"]) + 1
+    if isinstance(schedule, StepDecay):
+        return math.ceil(DEFAULT_CYCLES * schedule.params["step_size"])
+    if isinstance(schedule, Chain):
+        segments = schedule.params["segments"]
+        finite = sum(n for _, n in segments if n is not None)
+        last, last_steps = segments[-1]
+        return finite if last_steps is not None else finite + natural_length(last)
+    if isinstance(schedule, Constant):
+        return 100
+    return DEFAULT_OPEN_STEPS
+
+
+def cycle_ends(schedule, n: int) -> list[int]:
+    """Steps ``<= n`` at which a cycle ends with the LR back at its minimum, from the
+    core's ``Cyclic.cycle_ends`` (a 1cycle ends at ``total_steps - 1``), through chains."""
+    if isinstance(schedule, Momentum):
+        return cycle_ends(schedule.params["schedule"], n)
+    if isinstance(schedule, Cyclic):
+        return [int(e) for e in schedule.cycle_ends(n)]
+    if isinstance(schedule, OneCycle):
+        end = schedule.params["total_steps"] - 1
+        return [end] if end <= n else []
+    if isinstance(schedule, Chain):
+        ends, offset = [], 0
+        for segment, steps in schedule.params["segments"]:
+            local = n - offset if steps is None else min(steps, n - offset)
+            if local < 0:
+                break
+            ends += [offset + e for e in cycle_ends(segment, local)]
+            if steps is None:
+                break
+            offset += steps
+        return ends
+    return []
+
+
+def _is_cyclical(schedule) -> bool:
+    if isinstance(schedule, Momentum):
+        return True
+    if isinstance(schedule, Chain):
+        return any(_is_cyclical(s) for s, _ in schedule.params["segments"])
+    return isinstance(schedule, (Cyclic, OneCycle))
+
+
+def run_show(args) -> int:
+    """``cyclr show``: print the summary and sparkline; write the PNG and CSV asked for."""
+    schedule = schedule_from_args(args)
+    n = natural_length(schedule) if args.steps is None else args.steps
+    if not 1 <= n <= MAX_STEPS:
+        raise UsageError(f"--steps must be between 1 and {MAX_STEPS}, got {n}")
+    momentum = None
+    if args.momentum is not None:
+        try:
+            momentum = schedule.momentum_schedule(*args.momentum)
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"--momentum: {error}") from None
+    size = None
+    if args.png is not None:
+        try:
+            size = _render.parse_size(args.size)
+        except ValueError as error:
+            raise UsageError(f"--size: {error}") from None
+    if args.width is not None and args.width < 1:
+        raise UsageError(f"--width must be >= 1, got {args.width}")
+
+    label = "momentum" if isinstance(schedule, Momentum) else "lr"
+    values = schedule.array(n)
+    moms = None if momentum is None else momentum.array(n)
+    ends = cycle_ends(schedule, n)
+
+    out = sys.stdout
+    csv_to_stdout = args.csv == "-"
+    report = sys.stderr if csv_to_stdout else out
+    for line in summary_lines(schedule, label, values, moms, ends, _is_cyclical(schedule)):
+        print(line, file=report)
+    width = args.width or min(100, shutil.get_terminal_size((80, 24)).columns - 2)
+    ascii_only = not _render.can_encode("▁█", getattr(report, "encoding", None))
+    print(_render.sparkline(values, width, ascii_only=ascii_only), file=report)
+    if moms is not None:
+        print(_render.sparkline(moms, width, ascii_only=ascii_only) + "  (momentum)",
+              file=report)
+
+    columns = {label: values} if moms is None else {label: values, "momentum": moms}
+    if args.csv is not None:
+        if csv_to_stdout:
+            _render.write_csv(out, columns)
+        else:
+            _write(Path(args.csv), "--csv",
+                   lambda f: _render.write_csv(f, columns), mode="w")
+            print(f"wrote {args.csv} ({n} rows)", file=report)
+    if args.png is not None:
+        title = _short(repr(schedule), 90)
+        _write(args.png, "--png",
+               lambda f: _render.write_png(
+                   f, values, size=size, title=title,
+                   value_label="momentum" if label == "momentum" else "learning rate",
+                   momentum=moms, marks=ends if len(ends) <= 40 else ()),
+               mode="wb")
+        print(f"wrote {args.png} ({size[0]}x{size[1]} px)", file=report)
+    return 0
+
+
+def _write(path: Path, option: str, writer, mode: str) -> None:
+    try:
+        with open(path, mode, **({} if "b" in mode else {"newline": "",
+                                                          "encoding": "utf-8"})) as f:
+            writer(f)
+    except OSError as error:
+        raise UsageError(f"{option}: cannot write {str(path)!r}: {error}") from None
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
+    """The text summary of ``show``: what the schedule is and what it does over the
+    steps shown. ``values`` (and ``moms``) are the core's arrays for those steps."""
+    n = values.size
+    lo, hi = int(np.argmin(values)), int(np.argmax(values))
+    rows = [("schedule", _short(repr(schedule), 200)),
+            ("steps", f"0 .. {n - 1} ({n} steps)")]
+    if isinstance(schedule, Cyclic):
+        rows.append(("cycles", f"{schedule.num_cycles(n):g} of {schedule.cycle_length:g} "
+                               f"steps"))
+    elif cyclical:
+        rows.append(("cycles", f"{len(ends)} complete"))
+    else:
+        rows.append(("cycles", "none (not a cyclical schedule)"))
+    if cyclical:
+        listed = ", ".join(str(e) for e in ends[:_LISTED_ENDS])
+        if len(ends) > _LISTED_ENDS:
+            listed += f", ... ({len(ends)} in all)"
+        rows.append(("cycle ends", (listed or "none within the steps shown")
+                     + ("  (steps where the LR is back at its minimum: stop training "
+                        "at one)" if ends else "")))
+    rows += [(f"min {label}", f"{values[lo]:.6g} at step {lo}"),
+             (f"max {label}", f"{values[hi]:.6g} at step {hi}"),
+             (f"final {label}", f"{values[-1]:.6g} at step {n - 1}")]
+    if moms is not None:
+        rows.append(("momentum", f"{moms.min():.6g} .. {moms.max():.6g}"))
+    rows.append(("sparkline", f"{values.min():.6g} .. {values.max():.6g}, step 0 on the "
+                              f"left"))
+    return [f"{key:<10}  {value}" for key, value in rows]
+
+
+# ---------------------------------------------------------------- cyclr stepsize
+
+def run_stepsize(args) -> int:
+    """``cyclr stepsize``: the paper's step-size advice for a data set and batch size."""
+    try:
+        per_epoch = iterations_per_epoch(args.examples, args.batch_size,
+                                         drop_last=args.drop_last)
+        suggested = suggest_step_size(args.examples, args.batch_size,
+                                      args.epochs_per_half_cycle, drop_last=args.drop_last)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    low, high = PAPER_EPOCHS_PER_HALF_CYCLE
+    k = args.epochs_per_half_cycle
+    print(f"iterations per epoch  {per_epoch}  ({args.examples} examples, batch size "
+          f"{args.batch_size}{', last partial batch dropped' if args.drop_last else ''})")
+    print(f"step size             {suggested}  ({k:g} epochs per half cycle; a cycle is "
+          f"{2 * suggested} steps)")
+    print(f"paper's range         {low}..{high} epochs per half cycle:")
+    for epochs in range(low, high + 1):
+        steps = suggest_step_size(args.examples, args.batch_size, epochs,
+                                  drop_last=args.drop_last)
+        print(f"  {epochs:>2} epochs  step size {steps:>8}   cycle {2 * steps:>9} steps")
+    print("Stop training at the end of a cycle, when the LR is back at its minimum.")
+    return 0

@@ -1,0 +1,467 @@
+"""The ``cyclr`` command through its real entry points (the console script and
+``python -m cyclr``, in subprocesses), against hand-computed values and the core's
+own arrays."""
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cyclr
+from cyclr import _render
+from cyclr.__main__ import main
+
+_BIN = Path(sys.executable).parent
+CYCLR = shutil.which("cyclr", path=os.pathsep.join([str(_BIN), os.environ.get("PATH", "")]))
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "80"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run(*args, module=False):
+    """Run the command; the console script unless ``module`` (then ``python -m cyclr``)."""
+    assert CYCLR is not None, "the cyclr console script is not installed"
+    cmd = [sys.executable, "-m", "cyclr"] if module else [CYCLR]
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
+                          env=ENV, timeout=120, encoding="utf-8")
+
+
+def summary(text):
+    """The ``name  value`` lines of show's summary as a dict."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(schedule|steps|cycles|cycle ends|min \w+|max \w+|final \w+|"
+                     r"momentum)\s{2,}(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def at(line):
+    """``"0.006 at step 2000"`` -> (0.006, 2000)."""
+    value, step = re.fullmatch(r"(\S+) at step (\d+)", line).groups()
+    return float(value), int(step)
+
+
+def read_csv(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], np.array([[float(x) for x in row] for row in rows[1:]])
+
+
+def png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == PNG_MAGIC
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+# ---------------------------------------------------------------- help, version, status
+
+@pytest.mark.parametrize("sub", ["show", "stepsize", "demo"])
+def test_every_subcommand_has_help(sub):
+    r = run(sub, "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"usage: cyclr {sub}")
+    assert r.stderr == ""
+
+
+def test_top_level_help_lists_the_commands_and_module_entry_point_agrees():
+    script, module = run("--help"), run("--help", module=True)
+    assert script.returncode == module.returncode == 0
+    assert script.stdout == module.stdout
+    for sub in ("show", "stepsize", "demo"):
+        assert sub in script.stdout
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"cyclr {cyclr.__version__}"
+
+
+def test_main_returns_the_status_instead_of_raising(capsys):
+    assert main(["show", "--help"]) == 0
+    assert main(["show", "--no-such-flag"]) == 2
+    assert main(["stepsize", "--examples", "10", "--batch-size", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "unrecognized arguments: --no-such-flag" in captured.err
+
+
+BAD = [
+    ([], "the following arguments are required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["show", "triangular", "--base-lr", "abc"], "argument --base-lr: invalid number value: 'abc'"),
+    (["show", "zigzag"], "argument POLICY: invalid choice: 'zigzag'"),
+    (["show", "triangular", "--base-lr", "0.1", "--max-lr", "1", "--step-size", "4",
+      "--shape", "square"], "argument --shape: invalid choice: 'square'"),
+    (["show", "triangular", "--unknown"], "unrecognized arguments: --unknown"),
+    (["show"], "give a POLICY"),
+    (["show", "triangular", "--max-lr", "1"], "triangular needs --base-lr --step-size"),
+    (["show", "constant", "--lr", "0.1", "--gamma", "0.5"], "constant does not take --gamma"),
+    (["show", "triangular", "--base-lr", "0.5", "--max-lr", "0.1", "--step-size", "4"],
+     "max_lr must be >= base_lr, got base_lr=0.5, max_lr=0.1"),
+    (["show", "exp_range", "--base-lr", "0", "--max-lr", "1", "--step-size", "4",
+      "--gamma", "1.5"], "gamma must be in (0, 1], got 1.5"),
+    (["show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "-3"],
+     "step_size must be > 0, got -3"),
+    (["show", "one_cycle", "--max-lr", "0.1", "--total-steps", "3"], "pct_start=0.3"),
+    (["show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "4",
+      "--steps", "0"], "--steps must be between 1 and"),
+    (["show", "constant", "--lr", "0.1", "--momentum", "0.8", "0.9"],
+     "--momentum: momentum_schedule is defined for cyclic and one_cycle"),
+    (["show", "constant", "--lr", "0.1", "--png", "x.png", "--size", "big"],
+     "--size: size must look like WIDTHxHEIGHT"),
+    (["show", "constant", "--lr", "0.1", "--png", "x.png", "--size", "20x20"],
+     "size width must be between"),
+    (["show", "decay", "--max-lr", "1", "--base-lr", "0.1"], "decay needs --decay-steps"),
+    (["stepsize", "--batch-size", "10"], "the following arguments are required: --examples"),
+    (["stepsize", "--examples", "100", "--batch-size", "0"],
+     "batch_size must be an integer >= 1, got 0"),
+    (["stepsize", "--examples", "100", "--batch-size", "10", "--epochs-per-half-cycle",
+      "-1"], "epochs_per_half_cycle must be > 0, got -1"),
+    (["demo", "--seeds", "0"], "--seeds"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a) or "none" for a, _ in BAD])
+def test_bad_input_exits_2_with_usage_and_a_message_naming_it(args, message, tmp_path):
+    r = subprocess.run([CYCLR, *args], capture_output=True, text=True, env=ENV,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith("usage: cyclr")
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []   # nothing written on error
+
+
+# ---------------------------------------------------------------- show: every policy
+
+def test_show_triangular2_summary_matches_the_paper_example():
+    r = run("show", "triangular2", "--base-lr", "0.001", "--max-lr", "0.006",
+            "--step-size", "2000")
+    assert r.returncode == 0, r.stderr
+    s = summary(r.stdout)
+    assert s["schedule"] == "triangular2(0.001, 0.006, 2000)"
+    assert s["steps"] == "0 .. 15999 (16000 steps)"          # four cycles by default
+    assert s["cycles"] == "4 of 4000 steps"
+    assert s["cycle ends"].startswith("4000, 8000, 12000, 16000  (")
+    assert at(s["min lr"]) == (0.001, 0)
+    assert at(s["max lr"]) == (0.006, 2000)
+
+
+# Each case: arguments, expected (min, argmin), (max, argmax), (final, last step), cycles.
+POLICIES = {
+    "triangular": (["--base-lr", "0.1", "--max-lr", "1", "--step-size", "5"],
+                   (0.1, 0), (1.0, 5), (0.28, 39), "4 of 10 steps"),
+    "exp_range": (["--base-lr", "0", "--max-lr", "1", "--step-size", "2", "--gamma", "0.5",
+                   "--steps", "5"], (0.0, 0), (0.25, 1), (0.0, 4), "1.25 of 4 steps"),
+    "exp_range per cycle": (["--base-lr", "0", "--max-lr", "1", "--step-size", "2",
+                             "--gamma", "0.5", "--scale-mode", "cycle", "--steps", "7"],
+                            (0.0, 0), (1.0, 2), (0.5, 6), "1.75 of 4 steps"),
+    "triangular hann": (["--base-lr", "0", "--max-lr", "1", "--step-size", "2",
+                         "--shape", "hann", "--steps", "4"],
+                        (0.0, 0), (1.0, 2), (0.5, 3), "1 of 4 steps"),
+    "one_cycle": (["--max-lr", "0.1", "--total-steps", "100"],
+                  (4e-7, 99), (0.1, 29), (4e-7, 99), "1 complete"),
+    "constant": (["--lr", "0.5", "--steps", "7"], (0.5, 0), (0.5, 0), (0.5, 6), None),
+    "decay": (["--max-lr", "1", "--base-lr", "0.5", "--decay-steps", "4"],
+              (0.5, 4), (1.0, 0), (0.5, 4), None),
+    "exponential": (["--lr", "1", "--gamma", "0.5", "--steps", "4"],
+                    (0.125, 3), (1.0, 0), (0.125, 3), None),
+    "step_decay": (["--lr", "1", "--gamma", "0.5", "--step-size", "2"],
+                   (0.125, 6), (1.0, 0), (0.125, 7), None),
+}
+
+
+@pytest.mark.parametrize("case", list(POLICIES))
+def test_show_every_policy(case):
+    args, low, high, final, cycles = POLICIES[case]
+    r = run("show", case.split()[0], *args)
+    assert r.returncode == 0, r.stderr
+    s = summary(r.stdout)
+    lo, hi, last = at(s["min lr"]), at(s["max lr"]), at(s["final lr"])
+    assert lo[1] == low[1] and hi[1] == high[1] and last[1] == final[1]
+    # the summary prints 6 significant digits
+    for got, want in ((lo, low), (hi, high), (last, final)):
+        assert got[0] == pytest.approx(want[0], rel=1e-5, abs=1e-12)
+    if cycles is None:
+        assert s["cycles"] == "none (not a cyclical schedule)"
+        assert "cycle ends" not in s
+    else:
+        assert s["cycles"] == cycles
+
+
+def test_sparkline_has_the_asked_width_and_shows_the_rise_and_fall():
+    r = run("show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "50",
+            "--steps", "100", "--width", "21")
+    assert r.returncode == 0
+    blocks = [line for line in r.stdout.splitlines() if set(line) <= set("▁▂▃▄▅▆▇█")]
+    assert len(blocks) == 1
+    line = blocks[0]
+    assert len(line) == 21
+    assert line[0] == "▁" and line[10] == "█" and line[-1] == "▁"
+    assert list(line[:11]) == sorted(line[:11])
+
+
+def test_sparkline_falls_back_to_ascii_when_the_terminal_cannot_draw_blocks():
+    r = subprocess.run([CYCLR, "show", "constant", "--lr", "1", "--width", "5"],
+                       capture_output=True, env={**ENV, "PYTHONIOENCODING": "ascii"},
+                       timeout=120)
+    assert r.returncode == 0
+    assert b":::::" in r.stdout.splitlines()
+
+
+def test_momentum_summary_sparkline_and_csv_column(tmp_path):
+    out = tmp_path / "m.csv"
+    r = run("show", "triangular", "--base-lr", "0.1", "--max-lr", "1", "--step-size", "4",
+            "--momentum", "0.8", "0.9", "--csv", out)
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["momentum"] == "0.8 .. 0.9"
+    assert r.stdout.count("(momentum)") == 1
+    header, data = read_csv(out.read_text())
+    assert header == ["step", "lr", "momentum"]
+    s = cyclr.triangular(0.1, 1.0, 4)
+    np.testing.assert_array_equal(data[:, 2], s.momentum_schedule(0.8, 0.9).array(32))
+    # momentum is high where the LR is low
+    assert data[0, 2] == 0.9 and data[4, 2] == 0.8
+
+
+# ---------------------------------------------------------------- --csv
+
+CSV_CASES = [
+    (["triangular2", "--base-lr", "0.001", "--max-lr", "0.006", "--step-size", "7",
+      "--step-size-down", "3", "--shape", "welch"],
+     cyclr.triangular2(0.001, 0.006, 7, step_size_down=3, shape="welch"), 40),
+    (["exp_range", "--base-lr", "0.001", "--max-lr", "0.006", "--step-size", "2.5",
+      "--gamma", "0.99"], cyclr.exp_range(0.001, 0.006, 2.5, gamma=0.99), 20),
+    (["one_cycle", "--max-lr", "0.3", "--total-steps", "50", "--pct-start", "0.25",
+      "--anneal", "linear", "--div-factor", "10", "--final-div-factor", "100",
+      "--three-phase"],
+     cyclr.one_cycle(0.3, 50, pct_start=0.25, anneal="linear", div_factor=10,
+                     final_div_factor=100, three_phase=True), 50),
+    (["decay", "--max-lr", "0.1", "--base-lr", "0.01", "--decay-steps", "30",
+      "--steps", "45"], cyclr.decay(0.1, 0.01, 30), 45),
+    (["exponential", "--lr", "0.1", "--gamma", "0.97", "--steps", "33"],
+     cyclr.exponential(0.1, 0.97), 33),
+    (["step_decay", "--lr", "0.1", "--gamma", "0.3", "--step-size", "6"],
+     cyclr.step_decay(0.1, 0.3, 6), 24),
+    (["constant", "--lr", "0.01"], cyclr.constant(0.01), 100),
+]
+
+
+@pytest.mark.parametrize("args, schedule, n", CSV_CASES, ids=[c[0][0] for c in CSV_CASES])
+def test_csv_values_equal_the_core_array(args, schedule, n, tmp_path):
+    out = tmp_path / "values.csv"
+    r = run("show", *args, "--csv", out)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out} ({n} rows)" in r.stdout
+    header, data = read_csv(out.read_text())
+    assert header == ["step", "lr"]
+    np.testing.assert_array_equal(data[:, 0], np.arange(n))
+    np.testing.assert_array_equal(data[:, 1], schedule.array(n))   # exact, not approx
+
+
+def test_csv_to_stdout_moves_the_summary_to_stderr():
+    r = run("show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "2",
+            "--steps", "5", "--csv", "-")
+    assert r.returncode == 0
+    assert r.stdout == "step,lr\n0,0.0\n1,0.5\n2,1.0\n3,0.5\n4,0.0\n"
+    assert "max lr      1 at step 2" in r.stderr
+
+
+def test_unwritable_output_is_a_usage_error(tmp_path):
+    r = run("show", "constant", "--lr", "1", "--csv", tmp_path / "missing" / "x.csv")
+    assert r.returncode == 2
+    assert "--csv: cannot write" in r.stderr
+
+
+# ---------------------------------------------------------------- --png
+
+@pytest.mark.parametrize("size", [None, "333x217"])
+def test_png_is_a_valid_image_of_the_asked_size(size, tmp_path):
+    import matplotlib.image
+
+    out = tmp_path / "plot.png"
+    extra = [] if size is None else ["--size", size]
+    r = run("show", "triangular2", "--base-lr", "0.001", "--max-lr", "0.006",
+            "--step-size", "100", "--png", out, *extra)
+    assert r.returncode == 0, r.stderr
+    width, height = (800, 400) if size is None else (333, 217)
+    assert png_size(out) == (width, height)
+    assert f"wrote {out} ({width}x{height} px)" in r.stdout
+    pixels = matplotlib.image.imread(out)
+    assert pixels.shape[:2] == (height, width)
+    # the curve is drawn in matplotlib's default blue, (31, 119, 180)
+    rgb = (pixels[..., :3] * 255).round()
+    assert np.any(np.all(np.abs(rgb - [31, 119, 180]) <= 2, axis=-1))
+
+
+# ---------------------------------------------------------------- --from
+
+def _chain():
+    return cyclr.chain((cyclr.triangular2(0.001, 0.006, 100), 800),
+                       (cyclr.triangular(0.0005, 0.003, 50), 300),
+                       cyclr.constant(0.0001))
+
+
+CHAIN_TOML = """\
+version = 1
+type = "chain"
+
+[[segments]]
+steps = 800
+[segments.schedule]
+version = 1
+type = "cyclic"
+base_lr = 0.001
+max_lr = 0.006
+step_size = 100
+policy = "triangular2"
+gamma = 1.0
+scale_mode = "cycle"
+shape = "linear"
+
+[[segments]]
+steps = 300
+[segments.schedule]
+version = 1
+type = "cyclic"
+base_lr = 0.0005
+max_lr = 0.003
+step_size = 50
+policy = "triangular"
+gamma = 1.0
+scale_mode = "cycle"
+shape = "linear"
+
+[[segments]]   # open-ended: TOML has no null, so "steps" is left out
+[segments.schedule]
+version = 1
+type = "constant"
+lr = 0.0001
+"""
+
+
+def test_from_json_and_toml_chain(tmp_path):
+    schedule = _chain()
+    (tmp_path / "c.json").write_text(json.dumps(schedule.to_dict()))
+    (tmp_path / "c.toml").write_text(CHAIN_TOML)
+    outputs = []
+    for name in ("c.json", "c.toml"):
+        r = run("show", "--from", tmp_path / name, "--csv", tmp_path / f"{name}.csv")
+        assert r.returncode == 0, r.stderr
+        outputs.append(r.stdout.replace(name, "FILE"))
+        s = summary(r.stdout)
+        assert s["schedule"] == repr(schedule)
+        # 800 + 300 finite steps, then four cycles' worth of the open-ended last segment
+        n = 1100 + 100
+        assert s["steps"] == f"0 .. {n - 1} ({n} steps)"
+        ends = [200, 400, 600, 800] + [900, 1000, 1100]
+        assert s["cycle ends"].startswith(", ".join(map(str, ends)) + "  (")
+        assert at(s["max lr"]) == (0.006, 100)
+        _, data = read_csv((tmp_path / f"{name}.csv").read_text())
+        np.testing.assert_array_equal(data[:, 1], schedule.array(n))
+    assert outputs[0] == outputs[1]
+
+
+def test_from_file_never_imports_a_stored_scale_fn(tmp_path):
+    d = cyclr.triangular(0.1, 1.0, 4).to_dict()
+    d.update(policy="custom", scale_fn="antigravity:geohash")
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(d))
+    r = run("show", "--from", path)
+    assert r.returncode == 2
+    assert "allow_imports" in r.stderr
+    assert "antigravity" in r.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "is not valid JSON"),
+    ('{"version": 2, "type": "constant", "lr": 1}', "version must be 1"),
+    ('{"version": 1, "type": "constant", "lr": -1}', "lr must be >= 0, got -1"),
+    ("[1, 2]", "schedule description must be a dict"),
+])
+def test_from_bad_files(text, message, tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(text)
+    r = run("show", "--from", path)
+    assert r.returncode == 2
+    assert message in r.stderr
+
+
+def test_from_cannot_be_combined_with_a_policy(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(cyclr.constant(1.0).to_dict()))
+    r = run("show", "constant", "--from", path)
+    assert r.returncode == 2
+    assert "--from FILE cannot be combined" in r.stderr
+    missing = run("show", "--from", tmp_path / "nope.json")
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+# ---------------------------------------------------------------- stepsize
+
+def test_stepsize_paper_cifar10_setting():
+    r = run("stepsize", "--examples", "50000", "--batch-size", "100")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("iterations per epoch  500 ")
+    assert lines[1].startswith("step size             2000 ")
+    table = {int(m.group(1)): (int(m.group(2)), int(m.group(3)))
+             for m in re.finditer(r"^\s+(\d+) epochs\s+step size\s+(\d+)\s+cycle\s+(\d+)",
+                                  r.stdout, re.M)}
+    assert table == {k: (500 * k, 1000 * k) for k in range(2, 11)}
+
+
+def test_stepsize_partial_batches_and_fractional_epochs():
+    r = run("stepsize", "--examples", "1797", "--batch-size", "64",
+            "--epochs-per-half-cycle", "2.5")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[0].startswith("iterations per epoch  29 ")
+    assert r.stdout.splitlines()[1].startswith("step size             72 ")   # 72.5 -> 72
+    dropped = run("stepsize", "--examples", "1797", "--batch-size", "64", "--drop-last")
+    assert dropped.stdout.splitlines()[0].startswith("iterations per epoch  28 ")
+    assert dropped.stdout.splitlines()[1].startswith("step size             112 ")
+
+
+# ---------------------------------------------------------------- in-process pieces
+
+def test_the_cli_imports_no_framework_and_plots_only_on_request():
+    code = ("import sys; from cyclr.__main__ import main; "
+            "rc = main(['show', 'triangular', '--base-lr', '0', '--max-lr', '1', "
+            "'--step-size', '3']); "
+            "heavy = [m for m in ('torch', 'tensorflow', 'keras', 'jax', 'matplotlib', "
+            "'sklearn') if m in sys.modules]; print(rc, heavy)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=ENV, timeout=120)
+    assert r.stdout.splitlines()[-1] == "0 []", r.stderr
+
+
+def test_sparkline_unit():
+    ramp = np.arange(100.0)
+    line = _render.sparkline(ramp, 8)
+    assert line == "▁▂▃▄▅▆▇█"
+    assert _render.sparkline(ramp[:3], 10) == "▁▅█"          # fewer values than columns
+    assert _render.sparkline(np.full(5, 0.3), 5) == "▄▄▄▄▄"  # flat: mid-height
+    assert _render.sparkline(ramp, 8, ascii_only=True) == "_.-:=+*#"
+    assert _render.sparkline(np.array([]), 8) == ""
+    # many short cycles average out instead of aliasing into a fake pattern
+    fast = cyclr.triangular(0.0, 1.0, 1).array(1000)
+    assert set(_render.sparkline(fast, 7)) <= {"▄", "▅"}
+
+
+def test_parse_size_unit():
+    assert _render.parse_size("640x480") == (640, 480)
+    assert _render.parse_size(" 200 X 300 ") == (200, 300)
+    for bad in ("640", "x480", "0x0", "640x99999", "-640x480"):
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            _render.parse_size(bad)
