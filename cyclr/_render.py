@@ -106,6 +106,7 @@ def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     dpi = 100
     width, height = size
@@ -119,7 +120,9 @@ def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
     ax.set_xlabel("step")
     ax.set_ylabel(value_label, color="tab:blue" if momentum is not None else "black")
     ax.set_xlim(0, max(lrs.size - 1, 1))
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+    # Tick labels as plain short numbers: matplotlib's "1e-3" offset text would
+    # collide with the title in small figures.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
     ax.grid(True, alpha=0.3)
     ax.set_title(title, fontsize="medium")
     if momentum is not None:

@@ -465,3 +465,15 @@ def test_parse_size_unit():
     for bad in ("640", "x480", "0x0", "640x99999", "-640x480"):
         with pytest.raises(ValueError, match=re.escape(repr(bad))):
             _render.parse_size(bad)
+
+
+def test_docs_figures_are_the_ones_the_documented_command_draws():
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    script = (docs / "figures.sh").read_text()
+    pngs = sorted(docs.glob("*.png"))
+    assert {p.stem for p in pngs} == {"triangular", "triangular2", "exp_range",
+                                      "shape_linear", "shape_welch", "shape_hann"}
+    for png in pngs:
+        assert png_size(png) == (480, 240)
+        assert png.stat().st_size < 60_000
+    assert script.count('show ') == 4 and "--png docs/" in script
