@@ -1,0 +1,426 @@
+"""Keras 3 learning-rate schedules that look cyclr's numbers up instead of recomputing
+them.
+
+``schedule(s, total_steps)`` turns any cyclr schedule into a
+``keras.optimizers.schedules.LearningRateSchedule``; ``CyclicalLearningRate`` and its
+three subclasses take TensorFlow Addons' arguments, for code leaving the archived TFA.
+
+In the compiled train step each costs one gather, with the step used as an integer
+index (a float32 step counter would stop counting at 2**24): from a float32 table of
+the whole run (held at its last value past the end), or, for endless cyclic schedules,
+from one cycle of window heights that an envelope factor (``2**-c``, ``gamma**i``, a
+TFA ``scale_fn``) multiplies in float64 before a single rounding to float32. The values
+are the core's float32 values: equal for a whole-run table or a flat envelope, within
+1 ulp where a factor is multiplied in the graph. Under the JAX backend the float64
+part runs in a ``jax.enable_x64`` scope, whatever the global setting.
+
+All classes save with ``model.save`` and load with ``keras.models.load_model`` without
+``custom_objects``: their configs hold the schedule's description, never the table. A
+user ``scale_fn`` is saved by import path (``"module:qualname"``, module-level
+functions only) and resolved at load time only from a module that is already
+imported, so loading a file never imports code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import sys
+
+import keras
+import numpy as np
+from keras import ops
+
+import cyclr
+from cyclr import tables
+
+_PACKAGE = "cyclr"
+_SCALE_MODES = ("cycle", "iterations")
+
+
+def _float64_scope():
+    """A scope in which the backend computes float64 (JAX needs x64 switched on)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+def _steps(step):
+    """``step`` as an int64 tensor clipped at 0; integer dtypes only."""
+    step = ops.convert_to_tensor(step)
+    dtype = keras.backend.standardize_dtype(step.dtype)
+    if not dtype.startswith(("int", "uint")):
+        raise TypeError(
+            f"step must be an integer (such as optimizer.iterations), got dtype {dtype}; "
+            f"a float step cannot count past 2**24 exactly")
+    return ops.maximum(ops.cast(step, "int64"), 0)
+
+
+class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
+    """Evaluates a ``cyclr.tables`` plan in the graph. Subclasses call ``_use(plan)``
+    and, for periodic plans without a flat envelope, provide ``_factor(c, j)``: the
+    float64 envelope factor for 0-based cycle ``c`` and local step ``j``."""
+
+    def _use(self, plan) -> None:
+        self._plan = plan
+        with _float64_scope():
+            if isinstance(plan, np.ndarray):
+                self._table = ops.convert_to_tensor(plan, dtype="float32")
+                return
+            self._prefix = ops.convert_to_tensor(plan.prefix, dtype="float32")
+            self._values = ops.convert_to_tensor(plan.values, dtype="float32")
+            self._heights = ops.convert_to_tensor(plan.heights, dtype="float64")
+
+    def _flat(self) -> bool:
+        return self._plan.envelope == "flat"
+
+    def __call__(self, step):
+        with _float64_scope():
+            i = _steps(step)
+            plan = self._plan
+            if isinstance(plan, np.ndarray):
+                return ops.take(self._table, ops.cast(ops.minimum(i, plan.size - 1), "int32"))
+            j = ops.maximum(i - plan.offset, 0)
+            c = j // plan.period
+            t = ops.cast(j - c * plan.period, "int32")
+            if self._flat():
+                value = ops.take(self._values, t)
+            else:
+                f = ops.cast(self._factor(c, j), "float64")
+                scaled = ops.take(self._heights, t) * f
+                value = plan.high - scaled if plan.inverted else plan.low + scaled
+                value = ops.cast(value, "float32")
+            if plan.offset:
+                head = ops.take(self._prefix, ops.cast(ops.minimum(i, plan.offset - 1), "int32"))
+                value = ops.where(i < plan.offset, head, value)
+            return value
+
+    def _factor(self, c, j):
+        plan = self._plan
+        if plan.envelope == "halving":
+            return _f64(2.0) ** -ops.cast(c, "float64")
+        if plan.envelope == "gamma_steps":
+            return _f64(plan.gamma) ** ops.cast(j, "float64")
+        return _f64(plan.gamma) ** ops.cast(c, "float64")      # gamma_cycles
+
+
+def _f64(x):
+    return ops.convert_to_tensor(x, dtype="float64")
+
+
+# -- saving user functions ----------------------------------------------------------------
+
+def _function_path(fn, arg: str) -> str:
+    """``fn``'s ``"module:qualname"``; ValueError unless it is reachable by that path."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None) or "<unnamed>"
+    found = sys.modules.get(module) if isinstance(module, str) else None
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not fn or "<" in qualname:
+        raise ValueError(
+            f"{arg} must be a module-level function to be saved (by import path), got "
+            f"{fn!r}; define it at the top level of a module")
+    return f"{module}:{qualname}"
+
+
+def _check_imported(path, arg: str) -> str:
+    if not isinstance(path, str) or path.count(":") != 1:
+        raise TypeError(f"{arg} must be a 'module:qualname' string, got {path!r}")
+    module = path.split(":")[0]
+    if module not in sys.modules:
+        raise ValueError(
+            f"{arg} {path!r} lives in module {module!r}, which is not imported; import "
+            f"it before loading (saved functions are only looked up in modules already "
+            f"imported, so that loading a file never runs new code)")
+    return path
+
+
+def _resolve_function(path, arg: str):
+    module, qualname = _check_imported(path, arg).split(":")
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if not callable(found):
+        raise ValueError(f"{arg} {path!r} does not name a function")
+    return found
+
+
+def _schedule_from_dict(data) -> cyclr.Schedule:
+    """``cyclr.from_dict``, allowing the scale_fn paths it holds only if their modules
+    are already imported."""
+    paths = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "scale_fn" and value is not None:
+                    paths.append(value)
+                else:
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(data)
+    for path in paths:
+        _check_imported(path, "schedule scale_fn")
+    return cyclr.from_dict(data, allow_imports=bool(paths))
+
+
+# -- any cyclr schedule -------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CyclrSchedule(_Lookup):
+    """A cyclr schedule as a Keras ``LearningRateSchedule``; see :func:`schedule`."""
+
+    def __init__(self, schedule, total_steps, name=None):
+        if not isinstance(schedule, cyclr.Schedule):
+            raise TypeError(f"schedule must be a cyclr schedule, got {schedule!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string or None, got {name!r}")
+        self.schedule = schedule
+        self.total_steps = tables.check_total_steps(total_steps)
+        self.name = name
+        self._use(tables.plan(schedule, self.total_steps))
+
+    def get_config(self):
+        return {"schedule": self.schedule.to_dict(), "total_steps": self.total_steps,
+                "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(_schedule_from_dict(config.pop("schedule")), **config)
+
+    def __repr__(self):
+        return f"CyclrSchedule({self.schedule!r}, total_steps={self.total_steps!r})"
+
+
+def schedule(s, total_steps, *, name=None) -> CyclrSchedule:
+    """A Keras learning-rate schedule that gives ``s``'s values, step for step.
+
+    Args:
+        s: any cyclr schedule.
+        total_steps: the run length, an int >= 1: the whole run is tabulated once and
+            the LR holds its last value after it. Or None: an endless cyclic schedule
+            (or a chain ending in one) tabulates one cycle and never ends; a schedule
+            that settles (one_cycle, constant, decay, finite chain) tabulates up to the
+            step from which it holds its value.
+        name: optional name, kept in the config.
+
+    Returns:
+        A :class:`CyclrSchedule`, to pass as an optimizer's ``learning_rate``.
+
+    Raises:
+        TypeError: if ``s`` is not a cyclr schedule or ``total_steps`` not an integer.
+        ValueError: for ``total_steps < 1``, a table above
+            ``cyclr.tables.MAX_TABLE_STEPS``, or None where the schedule neither
+            cycles nor settles (or cycles with a Python ``scale_fn``).
+
+    Examples:
+        >>> import cyclr, keras
+        >>> from cyclr.adapters.keras import schedule
+        >>> lr = schedule(cyclr.triangular2(0.0, 1.0, 2), total_steps=20_000)
+        >>> optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+        >>> keras.ops.convert_to_numpy(lr(keras.ops.arange(8))).tolist()
+        [0.0, 0.5, 1.0, 0.5, 0.0, 0.25, 0.5, 0.25]
+    """
+    if not isinstance(s, cyclr.Schedule):
+        raise TypeError(f"s must be a cyclr schedule, got {s!r}")
+    return CyclrSchedule(s, total_steps, name=name)
+
+
+# -- TensorFlow Addons compatible classes ---------------------------------------------
+
+def _tfa_rate(name, value) -> float:
+    if isinstance(value, bool) or callable(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not np.isfinite(x) or x < 0.0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    return x
+
+
+def _tfa_step_size(value):
+    x = _tfa_rate("step_size", value)
+    if not x > 0.0 or not (2.0 * x).is_integer():
+        raise ValueError(
+            f"step_size must be > 0 with 2 * step_size a whole number (one cycle is "
+            f"tabulated), got {value!r}")
+    if isinstance(value, numbers.Integral) or x.is_integer():
+        return int(x)
+    return x
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CyclicalLearningRate(_Lookup):
+    """TensorFlow Addons' ``CyclicalLearningRate``, same arguments, on cyclr's tables.
+
+    ``lr = initial + (maximal - initial) * w * scale_fn(x)``, with ``w`` the triangular
+    window over cycles of ``2 * step_size`` steps and ``x`` the 1-based cycle number
+    (``scale_mode="cycle"``) or the step (``"iterations"``), passed to ``scale_fn`` as
+    a float64 tensor, as TFA passed a tensor. Endless; unlike TFA's, it saves and loads
+    (a module-level ``scale_fn`` is saved by import path).
+
+    Args:
+        initial_learning_rate: the lower bound, finite and >= 0.
+        maximal_learning_rate: the upper bound, >= initial_learning_rate.
+        step_size: steps from the lower to the upper bound (half a cycle); twice it
+            must be a whole number.
+        scale_fn: function of a tensor giving the amplitude factor.
+        scale_mode: ``"cycle"`` or ``"iterations"``.
+        name: kept in the config.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import keras
+        >>> from cyclr.adapters.keras import CyclicalLearningRate
+        >>> lr = CyclicalLearningRate(0.0, 1.0, 2, scale_fn=lambda x: 0.5 ** x)
+        >>> keras.ops.convert_to_numpy(lr(keras.ops.arange(8))).tolist()
+        [0.0, 0.25, 0.5, 0.25, 0.0, 0.125, 0.25, 0.125]
+    """
+
+    def __init__(self, initial_learning_rate, maximal_learning_rate, step_size, scale_fn,
+                 scale_mode="cycle", name="CyclicalLearningRate"):
+        if not callable(scale_fn):
+            raise TypeError(f"scale_fn must be callable, got {scale_fn!r}")
+        self.scale_fn = scale_fn
+        self._setup(initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
+                    name)
+
+    def _setup(self, initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
+               name):
+        low = _tfa_rate("initial_learning_rate", initial_learning_rate)
+        high = _tfa_rate("maximal_learning_rate", maximal_learning_rate)
+        if high < low:
+            raise ValueError(
+                f"maximal_learning_rate must be >= initial_learning_rate, got "
+                f"initial_learning_rate={initial_learning_rate!r}, "
+                f"maximal_learning_rate={maximal_learning_rate!r}")
+        if not isinstance(scale_mode, str) or scale_mode not in _SCALE_MODES:
+            raise ValueError(f"scale_mode must be one of {list(_SCALE_MODES)}, "
+                             f"got {scale_mode!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        self.initial_learning_rate = low
+        self.maximal_learning_rate = high
+        self.step_size = _tfa_step_size(step_size)
+        self.scale_mode = scale_mode
+        self.name = name
+        self._use(tables.periodic(cyclr.triangular(low, high, self.step_size)))
+
+    def _flat(self) -> bool:
+        return False
+
+    def _factor(self, c, j):
+        x = c + 1 if self.scale_mode == "cycle" else j
+        return self.scale_fn(ops.cast(x, "float64"))
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "maximal_learning_rate": self.maximal_learning_rate,
+            "step_size": self.step_size,
+            "scale_fn": _function_path(self.scale_fn, "scale_fn"),
+            "scale_mode": self.scale_mode,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "scale_fn" in config:
+            config["scale_fn"] = _resolve_function(config["scale_fn"], "scale_fn")
+        return cls(**config)
+
+    def _tfa_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "maximal_learning_rate": self.maximal_learning_rate,
+            "step_size": self.step_size,
+            "scale_mode": self.scale_mode,
+            "name": self.name,
+        }
+
+
+def _halving(x):
+    return 1.0 / 2.0 ** (x - 1.0)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class TriangularCyclicalLearningRate(CyclicalLearningRate):
+    """TensorFlow Addons' ``TriangularCyclicalLearningRate``: constant amplitude.
+
+    Equal, in float32, to ``cyclr.triangular(initial_learning_rate,
+    maximal_learning_rate, step_size)`` (``scale_mode`` makes no difference, as in TFA).
+    """
+
+    def __init__(self, initial_learning_rate, maximal_learning_rate, step_size,
+                 scale_mode="cycle", name="TriangularCyclicalLearningRate"):
+        self.scale_fn = _unit
+        self._setup(initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
+                    name)
+
+    def _flat(self) -> bool:
+        return True
+
+    def get_config(self):
+        return self._tfa_config()
+
+
+def _unit(x):
+    return 1.0
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Triangular2CyclicalLearningRate(CyclicalLearningRate):
+    """TensorFlow Addons' ``Triangular2CyclicalLearningRate``: the amplitude halves
+    every cycle (factor ``1 / 2**(x - 1)``). Equal, in float32, to
+    ``cyclr.triangular2(...)`` with the default ``scale_mode="cycle"``."""
+
+    def __init__(self, initial_learning_rate, maximal_learning_rate, step_size,
+                 scale_mode="cycle", name="Triangular2CyclicalLearningRate"):
+        self.scale_fn = _halving
+        self._setup(initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
+                    name)
+
+    def get_config(self):
+        return self._tfa_config()
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ExponentialCyclicalLearningRate(CyclicalLearningRate):
+    """TensorFlow Addons' ``ExponentialCyclicalLearningRate``: factor ``gamma**x``.
+
+    With the default ``scale_mode="iterations"`` it equals ``cyclr.exp_range(...,
+    gamma=gamma)`` to within 1 ulp of float32; with ``"cycle"`` the factor is
+    ``gamma**cycle`` for TFA's 1-based cycle.
+    """
+
+    def __init__(self, initial_learning_rate, maximal_learning_rate, step_size,
+                 scale_mode="iterations", gamma=1.0, name="ExponentialCyclicalLearningRate"):
+        g = _tfa_rate("gamma", gamma)
+        if not 0.0 < g <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+        self.gamma = g
+        self.scale_fn = self._power
+        self._setup(initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
+                    name)
+
+    def _power(self, x):
+        return _f64(self.gamma) ** x
+
+    def get_config(self):
+        return {**self._tfa_config(), "gamma": self.gamma}
+
+
+__all__ = ["CyclicalLearningRate", "CyclrSchedule", "ExponentialCyclicalLearningRate",
+           "Triangular2CyclicalLearningRate", "TriangularCyclicalLearningRate", "schedule"]
