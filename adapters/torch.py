@@ -1,0 +1,609 @@
+"""PyTorch learning-rate schedulers whose every value comes from a cyclr schedule.
+
+``CyclicLR`` and ``OneCycleLR`` take exactly the constructor arguments of
+``torch.optim.lr_scheduler.CyclicLR`` / ``OneCycleLR`` (change the import, nothing
+else; ``CyclicLR`` adds ``shape=``). ``ScheduleLR`` drives an optimizer with any cyclr
+schedule, chains included. All three subclass torch's ``LRScheduler``.
+
+Differences from torch, on purpose:
+
+- After ``i`` calls of ``step()`` a group's LR is exactly ``schedule(i)`` (float64), with
+  no floating-point drift over long runs; ``get_last_lr()`` returns those floats.
+- Arguments are validated (cyclr's contract): e.g. ``gamma`` must be in (0, 1],
+  ``base_lr <= max_lr``; errors name the argument and the value.
+- ``OneCycleLR`` stepped past ``total_steps`` holds its final LR and warns once, where
+  torch raises.
+- ``state_dict()`` holds the schedules as plain data (``Schedule.to_dict()``), custom
+  ``scale_fn`` included (by its import path), so it survives
+  ``torch.load(weights_only=True)``. ``load_state_dict`` checks that the saved schedules
+  are the ones this scheduler was built with (it raises, naming the difference, where
+  torch would silently keep or drop them), then restores the step and writes that
+  step's values into the optimizer.
+- A scheduler never reads ``group["initial_lr"]``, so one created after another
+  scheduler on the same optimizer (or with ``last_epoch >= 0`` on an optimizer that has
+  no ``initial_lr``) still follows its own schedule.
+- ``tensor_lr=True`` keeps ``group["lr"]`` a 0-d tensor updated in place, for
+  optimizer steps under ``torch.compile`` (see :class:`ScheduleLR`).
+
+References:
+    L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import re
+import warnings
+
+import numpy as np
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
+
+import cyclr
+from cyclr import Schedule
+
+__all__ = ["CyclicLR", "OneCycleLR", "ScheduleLR", "range_test"]
+
+# torch's own text, so that filters written for torch's schedulers keep working.
+_OVERRIDDEN_STEP = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+    "initialization. Please, make sure to call `optimizer.step()` before "
+    "`lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+_STEP_ORDER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+_NO_MOMENTUM = "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+
+
+def __getattr__(name):
+    # The range test runner lives in its own module; import it only when asked for.
+    if name == "range_test":
+        from ._range_torch import range_test
+
+        return range_test
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------
+# Argument handling
+# ---------------------------------------------------------------------------
+
+def _check_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__} "
+            f"({type(optimizer).__name__} is not an Optimizer)")
+
+
+def _per_group(name: str, value, n_groups: int) -> list:
+    """One value per param group: a list/tuple of that length, or one value for all."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_groups:
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups ({n_groups}), "
+                f"got {len(value)} values: {value!r}")
+        return list(value)
+    return [value] * n_groups
+
+
+def _last_epoch(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"last_epoch must be an integer >= -1, got {value!r}")
+    if value < -1:
+        raise ValueError(f"last_epoch must be an integer >= -1, got {value!r}")
+    return int(value)
+
+
+def _momentum_key(optimizer) -> str:
+    """Where an optimizer keeps its momentum: Adam-style ``betas[0]`` or SGD's
+    ``momentum`` (torch's rule: ``betas`` wins when an optimizer has both)."""
+    if "betas" in optimizer.defaults:
+        return "betas"
+    if "momentum" in optimizer.defaults:
+        return "momentum"
+    raise ValueError(
+        f"{_NO_MOMENTUM}: {type(optimizer).__name__} has neither 'momentum' nor 'betas'")
+
+
+@contextlib.contextmanager
+def _torch_names(**names):
+    """Re-raise the core's argument errors under torch's argument names
+    (``step_size`` -> ``step_size_up`` ...), so that messages name what the user typed."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for core, theirs in names.items():
+            message = re.sub(rf"\b{core}\b", theirs, message)
+        if message == str(exc) or type(exc) not in (TypeError, ValueError):
+            raise
+        raise type(exc)(message) from None
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _describe(schedule: Schedule) -> dict:
+    """A schedule as plain data. A ``scale_fn`` without an import path (a lambda or a
+    closure) cannot be named for import; such a schedule is recorded by its repr, which
+    names the function, so that a rebuilt scheduler can still be matched against it."""
+    try:
+        return schedule.to_dict()
+    except ValueError:
+        return {"repr": repr(schedule)}
+
+
+def _first_difference(saved, ours, path: str):
+    """The first place where two plain-data descriptions differ, or None."""
+    if isinstance(saved, dict) and isinstance(ours, dict) and saved.keys() == ours.keys():
+        for key in saved:
+            found = _first_difference(saved.get(key), ours.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if (isinstance(saved, (list, tuple)) and isinstance(ours, (list, tuple))
+            and len(saved) == len(ours)):
+        for k, (a, b) in enumerate(zip(saved, ours)):
+            found = _first_difference(a, b, f"{path}[{k}]")
+            if found:
+                return found
+        return None
+    if saved == ours and type(saved) is type(ours):
+        return None
+    return f"{path}: saved {saved!r}, this scheduler has {ours!r}"
+
+
+# ---------------------------------------------------------------------------
+# The scheduler
+# ---------------------------------------------------------------------------
+
+class ScheduleLR(LRScheduler):
+    """Set each param group's LR (and optionally momentum) from cyclr schedules.
+
+    After ``i`` calls of :meth:`step` (``last_epoch == i``), group ``k`` has
+    ``lr == schedules[k](i)``, the LR for optimizer update ``i + 1``. Call ``step()``
+    after ``optimizer.step()``, once per batch.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        schedule_or_list: a cyclr schedule for every group, or a list with one per
+            group.
+        momentum: optional schedule (or list, one per group) for the momentum, e.g.
+            ``s.momentum_schedule(0.85, 0.95)``. It goes to ``betas[0]`` for optimizers
+            with ``betas`` (Adam, AdamW, ...), else to ``momentum`` (SGD, RMSprop).
+        last_epoch: the number of steps already done minus one; ``-1`` starts at step 0.
+            With ``last_epoch=k`` the scheduler starts at step ``k + 1``, as torch's do.
+        tensor_lr: keep ``group["lr"]`` (and Adam-style ``betas``) as 0-d tensors and
+            update them in place with ``fill_``, so a ``torch.compile``-d optimizer step
+            sees the same tensor every step and is not recompiled as the LR changes.
+            Floats become float64 CPU tensors; a tensor already in the group keeps its
+            dtype and device. SGD's ``momentum`` stays a float because SGD branches on
+            it in Python (a tensor there breaks the graph); a cycled float momentum costs
+            one recompile, when it first changes. Adam-family optimizers need
+            ``foreach=False`` or ``capturable=True`` for tensor LRs (torch's rule).
+
+    Raises:
+        TypeError: ``optimizer`` is not an optimizer, or a schedule is not a cyclr
+            schedule.
+        ValueError: a list's length differs from the number of param groups, or
+            ``momentum`` is given for an optimizer without momentum or betas.
+
+    Examples:
+        >>> import torch, cyclr
+        >>> from cyclr.adapters.torch import ScheduleLR
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> s = cyclr.triangular(0.0, 1.0, 2)
+        >>> sched = ScheduleLR(opt, s)
+        >>> lrs = [opt.param_groups[0]["lr"]]
+        >>> for _ in range(4):
+        ...     opt.step()
+        ...     sched.step()
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        >>> lrs
+        [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
+
+    def __init__(self, optimizer, schedule_or_list, *, momentum=None, last_epoch=-1,
+                 tensor_lr=False):
+        _check_optimizer(optimizer)
+        n = len(optimizer.param_groups)
+        schedules = _schedules("schedule_or_list", schedule_or_list, n)
+        momenta = None if momentum is None else _schedules("momentum", momentum, n)
+        self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr)
+
+    # -- shared by every class here ---------------------------------------------------
+
+    def _setup(self, optimizer, schedules, momenta, last_epoch, tensor_lr,
+               group_keys=None) -> None:
+        """Everything is validated before this runs: it only changes the optimizer."""
+        last_epoch = _last_epoch(last_epoch)
+        if not isinstance(tensor_lr, bool):
+            raise TypeError(f"tensor_lr must be a bool, got {tensor_lr!r}")
+        key = None if momenta is None else _momentum_key(optimizer)
+        self._schedules = tuple(schedules)
+        self._momenta = None if momenta is None else tuple(momenta)
+        self._momentum_key = key
+        self.tensor_lr = tensor_lr
+        # Groups built from one scalar argument share equal schedules: ask the core
+        # once per distinct schedule and step, not once per group.
+        distinct = []
+        def index(schedule):
+            if schedule not in distinct:
+                distinct.append(schedule)
+            return distinct.index(schedule)
+        lr_at = [index(s) for s in self._schedules]
+        momentum_at = ([-1] * len(lr_at) if momenta is None
+                       else [index(m) for m in self._momenta])
+        self._distinct = tuple(distinct)
+        groups = optimizer.param_groups
+        if last_epoch == -1 and group_keys is not None:
+            for group, extra in zip(groups, group_keys):
+                group.update(extra)
+        lr_cells = [None] * len(groups)
+        momentum_cells = [None] * len(groups)
+        if tensor_lr:
+            for k, group in enumerate(groups):
+                if not isinstance(group["lr"], torch.Tensor):
+                    lr_cells[k] = _Cell(group["lr"])
+                    group["lr"] = lr_cells[k].tensor
+                if key == "betas":
+                    first, *rest = group["betas"]
+                    if not isinstance(first, torch.Tensor):
+                        momentum_cells[k] = _Cell(first)
+                        first = momentum_cells[k].tensor
+                    # Adam accepts betas that are both floats or both tensors.
+                    group["betas"] = (first, *(_as_tensor(b) for b in rest))
+        self._slots = tuple(zip(lr_at, momentum_at, lr_cells, momentum_cells))
+        for group, schedule in zip(groups, self._schedules):
+            # torch's base class requires initial_lr to resume; this scheduler does not
+            # read it, but other torch schedulers created later on this optimizer do.
+            group.setdefault("initial_lr", schedule(0))
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = [s(0) for s in self._schedules]
+
+    @property
+    def schedules(self) -> tuple:
+        """The LR schedule of each param group."""
+        return self._schedules
+
+    @property
+    def momentum_schedules(self) -> tuple | None:
+        """The momentum schedule of each param group, or None."""
+        return self._momenta
+
+    def step(self, epoch=None) -> None:
+        """Advance one step and set the next values; call after ``optimizer.step()``.
+
+        Args:
+            epoch: deprecated in torch; jumps to that step (with torch's warning).
+        """
+        if self._step_count == 1:
+            if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
+                warnings.warn(_OVERRIDDEN_STEP, UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(_STEP_ORDER, UserWarning, stacklevel=2)
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
+                raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}")
+            self.last_epoch = int(epoch)
+        self._apply(self.last_epoch)
+
+    def _apply(self, i: int) -> None:
+        # The hot path: one core call per distinct schedule, then plain assignments
+        # (or a write into a tensor_lr cell); none of torch's get_lr machinery.
+        values = [s(i) for s in self._distinct]
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self._slots):
+            raise ValueError(
+                f"the optimizer has {len(groups)} param groups, but this scheduler was "
+                f"built for {len(self._slots)}; create the scheduler after add_param_group")
+        betas = self._momentum_key == "betas"
+        lrs = []
+        for group, (lr_at, momentum_at, lr_cell, momentum_cell) in zip(groups, self._slots):
+            lr = values[lr_at]
+            lrs.append(lr)
+            if type(group["lr"]) is float:
+                group["lr"] = lr
+            elif lr_cell is not None and group["lr"] is lr_cell.tensor:
+                lr_cell.array[()] = lr
+            else:
+                _set(group, "lr", lr)
+            if momentum_at < 0:
+                continue
+            value = values[momentum_at]
+            if not betas:
+                if type(group["momentum"]) is float:
+                    group["momentum"] = value
+                else:
+                    _set(group, "momentum", value)
+                continue
+            pair = group["betas"]
+            if type(pair[0]) is float:
+                group["betas"] = (value, *pair[1:])
+            elif momentum_cell is not None and pair[0] is momentum_cell.tensor:
+                momentum_cell.array[()] = value
+            elif isinstance(pair[0], torch.Tensor):
+                pair[0].fill_(value)
+            else:
+                group["betas"] = (value, *pair[1:])
+        self._last_lr = lrs
+
+    def get_lr(self) -> list:
+        """The LRs at the current step, from the schedules (use :meth:`get_last_lr`)."""
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, "
+                          "please use `get_last_lr()`.", UserWarning, stacklevel=2)
+        return [s(self.last_epoch) for s in self._schedules]
+
+    # -- checkpoints ----------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """The step counters and the schedules, as plain data (no callables, no objects
+        that ``torch.load(weights_only=True)`` would refuse)."""
+        return {
+            "last_epoch": self.last_epoch,
+            "_step_count": self._step_count,
+            "_last_lr": list(self._last_lr),
+            "base_lrs": list(self.base_lrs),
+            "schedules": [_describe(s) for s in self._schedules],
+            "momentum_schedules": (None if self._momenta is None
+                                   else [_describe(s) for s in self._momenta]),
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from a saved state, then set the optimizer's values for that step.
+
+        Raises:
+            ValueError: the state was saved for other schedules (for example a
+                different ``scale_fn``, ``max_lr`` or number of param groups); the
+                message names the first difference.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        needed = ("last_epoch", "_step_count", "schedules", "momentum_schedules")
+        missing = [k for k in needed if k not in state_dict]
+        if missing:
+            raise ValueError(
+                f"state_dict lacks {missing}: it was not saved by a cyclr scheduler "
+                f"(keys: {sorted(state_dict)})")
+        ours = self.state_dict()
+        for key in ("schedules", "momentum_schedules"):
+            diff = _first_difference(state_dict[key], ours[key], key)
+            if diff:
+                raise ValueError(
+                    f"state_dict does not match this {type(self).__name__}: {diff}. Build "
+                    f"the scheduler with the arguments (and scale_fn) it was saved with")
+        last_epoch = _last_epoch(state_dict["last_epoch"])
+        step_count = state_dict["_step_count"]
+        if isinstance(step_count, bool) or not isinstance(step_count, int) or step_count < 0:
+            raise ValueError(f"state_dict['_step_count'] must be an int >= 0, got {step_count!r}")
+        self._load_extra(state_dict)
+        self.last_epoch, self._step_count = last_epoch, step_count
+        self._apply(last_epoch)
+
+    def _load_extra(self, state_dict: dict) -> None:
+        """Restore what a subclass adds to the state (called after validation)."""
+
+
+def _schedules(name: str, value, n_groups: int) -> list:
+    values = _per_group(name, value, n_groups)
+    for k, s in enumerate(values):
+        if not isinstance(s, Schedule):
+            where = f"{name}[{k}]" if isinstance(value, (list, tuple)) else name
+            raise TypeError(f"{where} must be a cyclr schedule, got {s!r}")
+    return values
+
+
+def _as_tensor(value) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.tensor(float(value), dtype=torch.float64)
+
+
+def _set(group: dict, key: str, value: float) -> None:
+    current = group[key]
+    if isinstance(current, torch.Tensor):
+        current.fill_(value)
+    else:
+        group[key] = value
+
+
+class _Cell:
+    """A 0-d float64 CPU tensor that shares memory with a 0-d numpy array.
+
+    Writing the array updates the tensor in place, like ``fill_``, without a torch op
+    per write: the value object a compiled optimizer step reads stays the same.
+    """
+
+    __slots__ = ("array", "tensor")
+
+    def __init__(self, value):
+        self.array = np.array(float(value), dtype=np.float64)
+        self.tensor = torch.from_numpy(self.array)
+
+
+# ---------------------------------------------------------------------------
+# Drop-in replacements for torch's CLR schedulers
+# ---------------------------------------------------------------------------
+
+class CyclicLR(ScheduleLR):
+    """Drop-in for ``torch.optim.lr_scheduler.CyclicLR``, computed by ``cyclr.cyclic``.
+
+    Same arguments, defaults and meaning as torch 2.x (``step_size_up`` is cyclr's
+    ``step_size``, ``mode`` its ``policy``), plus ``shape`` and ``tensor_lr``. The LR
+    after ``i`` steps is ``cyclr.cyclic(...)(i)``; with ``cycle_momentum`` the momentum
+    (SGD ``momentum`` or Adam ``betas[0]``) follows ``.momentum_schedule(base_momentum,
+    max_momentum)``.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        base_lr: lower LR bound, one value or a list (one per param group).
+        max_lr: upper LR bound, one value or a list.
+        step_size_up: steps in the rising half of a cycle. Default 2000.
+        step_size_down: steps in the falling half; defaults to ``step_size_up``.
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``; ignored with a
+            ``scale_fn``.
+        gamma: exp_range's factor per step, in (0, 1].
+        scale_fn: custom amplitude factor; a module-level function survives
+            ``state_dict``/``load_state_dict`` by its import path.
+        scale_mode: ``"cycle"`` (``scale_fn`` gets the 1-based cycle number) or
+            ``"iterations"`` (it gets the step).
+        cycle_momentum: cycle the momentum inversely to the LR.
+        base_momentum: momentum at the LR's peak, one value or a list. Default 0.8.
+        max_momentum: momentum at the LR's low, one value or a list. Default 0.9.
+        last_epoch: ``-1`` to start; ``k`` to start at step ``k + 1``.
+        shape: window within a cycle: ``"linear"`` (torch's), ``"welch"`` or ``"hann"``.
+        tensor_lr: see :class:`ScheduleLR`.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments (naming them), or when
+            ``cycle_momentum`` is set and the optimizer has neither momentum nor betas.
+
+    Examples:
+        >>> import torch
+        >>> from cyclr.adapters.torch import CyclicLR
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9)
+        >>> sched = CyclicLR(opt, base_lr=0.25, max_lr=1.0, step_size_up=3)
+        >>> opt.param_groups[0]["lr"], sched.schedules[0](3)
+        (0.25, 1.0)
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1,
+                 *, shape="linear", tensor_lr=False):
+        _check_optimizer(optimizer)
+        n = len(optimizer.param_groups)
+        base_lrs = _per_group("base_lr", base_lr, n)
+        max_lrs = _per_group("max_lr", max_lr, n)
+        with _torch_names(step_size="step_size_up", policy="mode"):
+            schedules = [
+                cyclr.cyclic(low, high, step_size_up, step_size_down=step_size_down,
+                             policy=mode, gamma=gamma, scale_fn=scale_fn,
+                             scale_mode=scale_mode, shape=shape)
+                for low, high in zip(base_lrs, max_lrs)]
+        momenta, group_keys = None, None
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.use_beta1 = _momentum_key(optimizer) == "betas"
+            bases = _per_group("base_momentum", base_momentum, n)
+            tops = _per_group("max_momentum", max_momentum, n)
+            momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
+            group_keys = [{"max_momentum": m.params["max_momentum"],
+                           "base_momentum": m.params["base_momentum"]} for m in momenta]
+            self.base_momentums = [m.params["base_momentum"] for m in momenta]
+            self.max_momentums = [m.params["max_momentum"] for m in momenta]
+        self.max_lrs = [s.params["max_lr"] for s in schedules]
+        self.mode, self.gamma = mode, gamma
+        self.scale_mode = schedules[0].params["scale_mode"]
+        self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)
+
+
+class OneCycleLR(ScheduleLR):
+    """Drop-in for ``torch.optim.lr_scheduler.OneCycleLR``, computed by ``cyclr.one_cycle``.
+
+    Same arguments, defaults and meaning as torch 2.x (``anneal_strategy`` is cyclr's
+    ``anneal``), plus ``tensor_lr``; equal to torch's values step for step on steps
+    ``0 .. total_steps - 1``. Stepped past ``total_steps`` it holds the final LR and
+    warns once (torch raises).
+
+    Args:
+        optimizer: the wrapped optimizer.
+        max_lr: peak LR, one value or a list (one per param group).
+        total_steps: steps in the cycle; or give ``epochs`` and ``steps_per_epoch``.
+        epochs: with ``steps_per_epoch``: ``total_steps = epochs * steps_per_epoch``.
+        steps_per_epoch: see ``epochs``.
+        pct_start: fraction of the cycle spent raising the LR. Default 0.3.
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        cycle_momentum: cycle the momentum inversely to the LR.
+        base_momentum: momentum at the LR's peak, one value or a list. Default 0.85.
+        max_momentum: momentum at the LR's low, one value or a list. Default 0.95.
+        div_factor: the first LR is ``max_lr / div_factor``. Default 25.
+        final_div_factor: the last LR is ``max_lr / div_factor / final_div_factor``.
+        three_phase: come back down to the first LR symmetrically, then anneal.
+        last_epoch: ``-1`` to start; ``k`` to start at step ``k + 1``.
+        tensor_lr: see :class:`ScheduleLR`.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments (naming them), or when
+            ``cycle_momentum`` is set and the optimizer has neither momentum nor betas.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None,
+                 steps_per_epoch=None, pct_start=0.3, anneal_strategy="cos",
+                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1,
+                 *, tensor_lr=False):
+        _check_optimizer(optimizer)
+        if total_steps is not None:
+            total_steps = _positive_int("total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            total_steps = (_positive_int("epochs", epochs)
+                           * _positive_int("steps_per_epoch", steps_per_epoch))
+        else:
+            raise ValueError(
+                "You must define either total_steps OR (epochs AND steps_per_epoch); got "
+                f"total_steps={total_steps!r}, epochs={epochs!r}, "
+                f"steps_per_epoch={steps_per_epoch!r}")
+        n = len(optimizer.param_groups)
+        peaks = _per_group("max_lr", max_lr, n)
+        with _torch_names(anneal="anneal_strategy"):
+            schedules = [
+                cyclr.one_cycle(peak, total_steps, pct_start=pct_start,
+                                anneal=anneal_strategy, div_factor=div_factor,
+                                final_div_factor=final_div_factor, three_phase=three_phase)
+                for peak in peaks]
+        # torch keeps these in each group (its OneCycleLR reads them back); keep them for
+        # code that looks there. The schedule itself never reads them.
+        group_keys = []
+        for s in schedules:
+            p = s.params
+            first = p["max_lr"] / p["div_factor"]
+            group_keys.append({"initial_lr": first, "max_lr": p["max_lr"],
+                               "min_lr": first / p["final_div_factor"]})
+        momenta = None
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self.use_beta1 = _momentum_key(optimizer) == "betas"
+            bases = _per_group("base_momentum", base_momentum, n)
+            tops = _per_group("max_momentum", max_momentum, n)
+            momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
+            for extra, m in zip(group_keys, momenta):
+                extra.update(max_momentum=m.params["max_momentum"],
+                             base_momentum=m.params["base_momentum"])
+        self.total_steps = total_steps
+        self._warned_past_end = False
+        self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)
+
+    def _apply(self, i: int) -> None:
+        if i > self.total_steps and not self._warned_past_end:
+            self._warned_past_end = True
+            warnings.warn(
+                f"OneCycleLR stepped to step {i}, past total_steps={self.total_steps}; "
+                f"holding the final learning rate (torch's OneCycleLR raises here). "
+                f"Warned once.", UserWarning, stacklevel=3)
+        super()._apply(i)
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        state["_warned_past_end"] = self._warned_past_end
+        return state
+
+    def _load_extra(self, state_dict: dict) -> None:
+        self._warned_past_end = bool(state_dict.get("_warned_past_end", False))
