@@ -1,0 +1,154 @@
+"""The LR range test for Keras 3: ``range_test(model, x, y)`` on a compiled model.
+
+The model's variables (weights, non-trainable state such as batch-norm statistics, and
+random-seed state) and the optimizer's variables (iterations, learning rate, slots such
+as momentum) come back exactly as they were, whether the test ends, diverges or raises.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from cyclr import _validate as v
+from cyclr.rangetest import RangeTest, RangeTestResult
+
+
+def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
+               num_steps=100, mode="exp", validation_data=None, shuffle=True, seed=0,
+               smoothing=0.8, diverge_factor=5.0, progress=True) -> RangeTestResult:
+    """Run an LR range test on a compiled Keras model and leave it untouched.
+
+    Each step assigns the ramp's LR to the optimizer's ``learning_rate`` variable and
+    calls ``model.train_on_batch``, recording the loss and, when the model was compiled
+    with an accuracy metric, the batch's accuracy. With ``validation_data``, it records
+    the validation loss and accuracy after each step instead (one ``test_on_batch`` over
+    all of it per step).
+
+    Args:
+        model: a ``keras.Model`` compiled with an optimizer whose learning rate is a
+            number (not a ``LearningRateSchedule``).
+        x: training inputs (arrays, batched by ``batch_size``), or an iterable of
+            ``(x, y)`` or ``(x, y, sample_weight)`` batches such as a ``tf.data.Dataset``;
+            an iterable is iterated again when it runs out, unless it is a one-shot
+            iterator, in which case the test stops there.
+        y: training targets, for array ``x``.
+        batch_size: examples per step for array input.
+        start_lr, end_lr, num_steps, mode, smoothing, diverge_factor, progress: as for
+            :class:`cyclr.RangeTest`.
+        validation_data: optional ``(x_val, y_val)`` arrays.
+        shuffle: draw array batches in a fresh random order each pass.
+        seed: seed of that order (numpy's generator; Keras' and numpy's global random
+            states are not used).
+
+    Returns:
+        A :class:`cyclr.RangeTestResult`.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+        ...               metrics=["accuracy"])  # doctest: +SKIP
+        >>> result = range_test(model, x, y, start_lr=1e-4, end_lr=1.0)  # doctest: +SKIP
+        >>> result.schedule("triangular2", step_size=200)  # doctest: +SKIP
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {model!r}")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "compiled", False):
+        raise ValueError("model must be compiled (model.compile(optimizer=..., loss=...)) "
+                         "before range_test")
+    if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
+        raise TypeError(
+            f"model.optimizer must have a number as learning_rate for range_test to set "
+            f"it, got {getattr(optimizer, '_learning_rate', None)!r}; compile a model "
+            f"with optimizer=keras.optimizers.{type(optimizer).__name__}(learning_rate=...)")
+    batches = _batches(x, y, v.count("batch_size", batch_size, minimum=1), shuffle, seed)
+    if validation_data is not None:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise TypeError(
+                f"validation_data must be an (x_val, y_val) pair, got {validation_data!r}")
+    rt = RangeTest(start_lr, end_lr, num_steps, mode=mode, smoothing=smoothing,
+                   diverge_factor=diverge_factor, progress=progress)
+    if not optimizer.built:
+        # A fresh optimizer gets its slots now, with the values it would start from.
+        optimizer.build(model.trainable_variables)
+    saved = _snapshot(model, optimizer)
+    try:
+        for lr in rt:
+            batch = next(batches, None)
+            if batch is None:
+                rt.stop(f"x ran out after {rt.step} steps")
+                break
+            optimizer.learning_rate = lr
+            logs = model.train_on_batch(*batch, return_dict=True)
+            if validation_data is not None:
+                logs = model.test_on_batch(*validation_data, return_dict=True)
+            rt.record(loss=logs["loss"], accuracy=_accuracy(logs))
+    finally:
+        rt.close()
+        _restore(saved)
+    return rt.result()
+
+
+def _accuracy(logs):
+    for key, value in logs.items():
+        if key == "acc" or key.endswith("accuracy"):
+            return value
+    return None
+
+
+def _batches(x, y, batch_size, shuffle, seed):
+    """An endless stream of batch tuples (or one that ends with a one-shot iterator)."""
+    if y is not None:
+        n = len(x)
+        if len(y) != n:
+            raise ValueError(f"x and y must have the same length, got {n} and {len(y)}")
+        if n < batch_size:
+            raise ValueError(f"batch_size must be <= len(x) ({n}), got {batch_size}")
+        return _array_batches(x, y, n, batch_size, shuffle, seed)
+    if isinstance(x, np.ndarray):
+        raise TypeError("y is None: pass targets with array inputs, or an iterable of "
+                        "(x, y) batches as x")
+    try:
+        iter(x)
+    except TypeError:
+        raise TypeError(f"x must be arrays with y, or an iterable of batches, got {x!r}") \
+            from None
+    return _iterable_batches(x)
+
+
+def _array_batches(x, y, n, batch_size, shuffle, seed):
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for i in range(0, n - batch_size + 1, batch_size):
+            idx = order[i:i + batch_size]
+            yield x[idx], y[idx]
+
+
+def _iterable_batches(data):
+    one_shot = iter(data) is data
+    while True:
+        empty = True
+        for batch in data:
+            empty = False
+            yield tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        if one_shot:
+            return
+        if empty:
+            raise ValueError("x yields no batches")
+
+
+def _snapshot(model, optimizer):
+    variables = list(model.variables) + list(optimizer.variables)
+    return [(var, np.array(var.numpy(), copy=True)) for var in variables]
+
+
+def _restore(saved):
+    for var, value in saved:
+        var.assign(value)
+
+
+__all__ = ["range_test"]

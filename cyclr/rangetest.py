@@ -1,0 +1,642 @@
+"""The LR range test: the paper's way to choose ``base_lr`` and ``max_lr``.
+
+Train briefly while the LR rises from low to high, record loss and/or accuracy at every
+step, then read the bounds off the curve. Smith (2017), section 3.3: "note the learning
+rate value when the accuracy starts to increase and when the accuracy slows, becomes
+ragged, or starts to fall. These two learning rates are good choices for bounds";
+alternatively set ``base_lr`` to 1/3 or 1/4 of ``max_lr``.
+
+This module is the framework-agnostic part (numpy only): :class:`RangeTest` drives any
+training loop and :class:`RangeTestResult` holds the curve, suggests bounds and turns
+them into a schedule. The runners ``cyclr.adapters.{torch,keras,optax}.range_test`` use
+it and leave the user's model and optimizer as they were.
+
+Examples:
+    >>> import cyclr.rangetest as rtm
+    >>> rt = rtm.RangeTest(1e-3, 1.0, num_steps=4, progress=False)
+    >>> [round(lr, 6) for lr in rt.lrs]
+    [0.001, 0.01, 0.1, 1.0]
+    >>> for lr in rt:
+    ...     rt.record(loss=1.0 / (1.0 + 100 * lr))
+    >>> result = rt.result()
+    >>> len(result), result.stop_reason
+    (4, None)
+
+References:
+    L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from bisect import bisect_left
+
+import numpy as np
+
+from . import _validate as v
+from .policies import exp_range, triangular, triangular2
+
+MODES = ("linear", "exp")
+RULES = ("auto", "accuracy", "steepest", "valley", "minimum")
+BASES = ("ratio", "rise")
+# The accuracy "stops rising" once it is within this fraction of its full rise of the
+# peak, and "starts to rise" once it has made this fraction of it (mirrored for loss).
+_PLATEAU = 0.05
+_ONSET = 0.1
+_MEDIAN_WIDTH = 5
+_POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range}
+
+
+def ramp(start_lr, end_lr, num_steps, mode="exp") -> np.ndarray:
+    """The LRs of a range test: ``num_steps`` values from ``start_lr`` to ``end_lr``.
+
+    ``"linear"`` spaces them evenly (the paper's ramp), ``"exp"`` evenly in log-LR. The
+    first value is exactly ``start_lr``, the last exactly ``end_lr``, and they strictly
+    increase.
+
+    Args:
+        start_lr: first LR, finite and >= 0 (> 0 for ``"exp"``).
+        end_lr: last LR, finite and > ``start_lr``.
+        num_steps: number of LRs, an integer >= 2.
+        mode: ``"linear"`` or ``"exp"``.
+
+    Returns:
+        A new float64 array of length ``num_steps``.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> ramp(0.0, 0.02, 5, "linear").tolist()
+        [0.0, 0.005, 0.01, 0.015, 0.02]
+    """
+    mode = v.choice("mode", mode, MODES)
+    start_lr = v.rate("start_lr", start_lr)
+    end_lr = v.rate("end_lr", end_lr)
+    num_steps = v.count("num_steps", num_steps, minimum=2)
+    if not end_lr > start_lr:
+        raise ValueError(
+            f"end_lr must be > start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
+    if mode == "exp":
+        if start_lr == 0.0:
+            raise ValueError("start_lr must be > 0 for mode='exp', got 0.0")
+        lrs = np.geomspace(start_lr, end_lr, num_steps)
+    else:
+        lrs = np.linspace(start_lr, end_lr, num_steps)
+    lrs[0], lrs[-1] = start_lr, end_lr
+    if not np.all(np.diff(lrs) > 0):
+        raise ValueError(
+            f"start_lr={start_lr!r} and end_lr={end_lr!r} are too close for "
+            f"num_steps={num_steps} distinct LRs")
+    return lrs
+
+
+def ema(values, beta) -> np.ndarray:
+    """Bias-corrected exponential moving average, as the range test's divergence check
+    sees the loss: ``avg = beta*avg + (1-beta)*x``, reported as ``avg / (1 - beta**k)``
+    after ``k`` finite values. Non-finite values are skipped (their output is NaN).
+
+    Examples:
+        >>> ema([2.0, 2.0, 2.0], 0.9).tolist()
+        [2.0, 2.0, 2.0]
+    """
+    beta = _beta(beta)
+    x = np.asarray(values, dtype=np.float64)
+    out = np.full(x.shape, np.nan)
+    avg, k = 0.0, 0
+    for i, xi in enumerate(x):
+        if math.isfinite(xi):
+            avg = beta * avg + (1.0 - beta) * xi
+            k += 1
+            out[i] = avg / (1.0 - beta**k)
+    return out
+
+
+def smooth(values, beta) -> np.ndarray:
+    """The curve the suggestions read: a running median of 5 (isolated spikes vanish)
+    followed by a two-sided exponential kernel, weight ``beta**|i - j|``, normalised
+    over the finite points it covers. Being symmetric, it does not lag behind the LR
+    the way a one-sided average does. Non-finite values are ignored; their output is
+    NaN.
+
+    Examples:
+        >>> smooth([1.0, 1.0, 50.0, 1.0, 1.0], 0.5).tolist()
+        [1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    beta = _beta(beta)
+    x = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(x)
+    m = _running_median(np.where(finite, x, np.nan), _MEDIAN_WIDTH)
+    m = np.where(finite, m, 0.0)
+    w = finite.astype(np.float64)
+    fwd_x, fwd_w = _geometric_sums(m, w, beta)
+    back_x, back_w = _geometric_sums(m[::-1], w[::-1], beta)
+    num = fwd_x + back_x[::-1] - m
+    den = fwd_w + back_w[::-1] - w
+    out = np.full(x.shape, np.nan)
+    np.divide(num, den, out=out, where=finite)
+    return out
+
+
+def _geometric_sums(x, w, beta):
+    sx, sw = np.empty_like(x), np.empty_like(w)
+    ax = aw = 0.0
+    for i in range(x.shape[0]):
+        ax = beta * ax + x[i]
+        aw = beta * aw + w[i]
+        sx[i], sw[i] = ax, aw
+    return sx, sw
+
+
+def _running_median(x, width):
+    """Centered running median that skips NaN (the window shrinks at the ends)."""
+    half = width // 2
+    padded = np.concatenate([np.full(half, np.nan), x, np.full(half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    ordered = np.sort(windows, axis=1)  # NaN sorts last
+    k = np.isfinite(windows).sum(axis=1)
+    rows = np.arange(x.shape[0])
+    lo, hi = np.maximum(k - 1, 0) // 2, k // 2
+    med = (ordered[rows, lo] + ordered[rows, np.minimum(hi, width - 1)]) / 2.0
+    return np.where(k > 0, med, np.nan)
+
+
+def _beta(beta) -> float:
+    beta = v.finite("smoothing", beta)
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {beta!r}")
+    return beta
+
+
+class RangeTest:
+    """The engine of an LR range test, for any training loop.
+
+    Iterate over it to get the LR of each step; after each step call :meth:`record`
+    with the loss and/or accuracy. The test stops early when the loss diverges: when it
+    is NaN or infinite, or when its smoothed value (bias-corrected moving average, see
+    :func:`ema`) exceeds ``diverge_factor`` times the best smoothed loss so far.
+
+    Args:
+        start_lr: first LR (> 0 for ``mode="exp"``).
+        end_lr: last LR, > ``start_lr``.
+        num_steps: number of steps (LRs), >= 2.
+        mode: ``"exp"`` (evenly spaced in log-LR, the default) or ``"linear"`` (the
+            paper's ramp).
+        smoothing: ``beta`` of the smoothing, in [0, 1); 0 disables it.
+        diverge_factor: stop when the smoothed loss exceeds this multiple (> 1) of the
+            best one; None only stops on NaN or infinite losses. Only applied while the
+            best smoothed loss is > 0.
+        progress: show a progress bar on stderr.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> rt = RangeTest(0.01, 1.0, num_steps=3, mode="linear", progress=False)
+        >>> for lr in rt:
+        ...     rt.record(loss=1.0, accuracy=lr)
+        >>> rt.result().accuracies.tolist()
+        [0.01, 0.505, 1.0]
+    """
+
+    def __init__(self, start_lr=1e-7, end_lr=10.0, num_steps=100, *, mode="exp",
+                 smoothing=0.8, diverge_factor=5.0, progress=True):
+        self._lrs = ramp(start_lr, end_lr, num_steps, mode)
+        self._lrs.flags.writeable = False
+        self._mode = mode
+        self._beta = _beta(smoothing)
+        if diverge_factor is not None:
+            diverge_factor = v.finite("diverge_factor", diverge_factor)
+            if not diverge_factor > 1.0:
+                raise ValueError(f"diverge_factor must be > 1, got {diverge_factor!r}")
+        self._factor = diverge_factor
+        if not isinstance(progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be a bool, got {progress!r}")
+        self._bar = _ProgressBar(len(self._lrs)) if progress else None
+        self._losses, self._accuracies = [], []
+        self._kinds = None
+        self._avg, self._best = 0.0, math.inf
+        self._smoothed = math.nan
+        self._stop_reason = None
+        self._done = False
+
+    @property
+    def lrs(self) -> np.ndarray:
+        """The planned ramp, all ``num_steps`` LRs (read-only)."""
+        return self._lrs
+
+    @property
+    def step(self) -> int:
+        """Steps recorded so far."""
+        return len(self._losses) if self._kinds and "loss" in self._kinds \
+            else len(self._accuracies)
+
+    @property
+    def lr(self) -> float:
+        """The LR for the next step.
+
+        Raises:
+            RuntimeError: when the test is done.
+        """
+        self._check_running()
+        return float(self._lrs[self.step])
+
+    @property
+    def done(self) -> bool:
+        """Whether the test has finished (end of the ramp, divergence or :meth:`stop`)."""
+        return self._done
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the test stopped before the end of the ramp, or None."""
+        return self._stop_reason
+
+    @property
+    def smoothed_loss(self) -> float:
+        """The bias-corrected moving average of the losses so far (NaN before any)."""
+        return self._smoothed
+
+    @property
+    def best_loss(self) -> float:
+        """The lowest smoothed loss so far (inf before any)."""
+        return self._best
+
+    def __len__(self) -> int:
+        return len(self._lrs)
+
+    def __iter__(self):
+        while not self._done:
+            k = self.step
+            yield float(self._lrs[k])
+            if self.step != k + 1 and not self._done:
+                raise RuntimeError(
+                    f"record() must be called exactly once per LR; step {k} has "
+                    f"{self.step - k} records")
+
+    def record(self, loss=None, accuracy=None) -> None:
+        """Record the step just trained at :attr:`lr`.
+
+        Args:
+            loss: the step's loss (a real number, numpy or 0-d tensor value).
+            accuracy: the step's accuracy.
+            Pass the same ones at every step; at least one.
+
+        Raises:
+            TypeError: for a missing or non-numeric value.
+            RuntimeError: when the test is already done.
+        """
+        self._check_running()
+        kinds = tuple(k for k, x in (("loss", loss), ("accuracy", accuracy)) if x is not None)
+        if not kinds:
+            raise TypeError("record() needs loss=, accuracy= or both, got neither")
+        if self._kinds is None:
+            self._kinds = kinds
+        elif kinds != self._kinds:
+            raise TypeError(
+                f"record() was given {' and '.join(self._kinds)} before; got "
+                f"{' and '.join(kinds)} at step {self.step}")
+        k = self.step
+        if accuracy is not None:
+            accuracy = v.real("accuracy", accuracy)
+            self._accuracies.append(accuracy)
+        if loss is not None:
+            loss = v.real("loss", loss)
+            self._losses.append(loss)
+            self._check_divergence(k, loss)
+        if not self._done and self.step == len(self._lrs):
+            self._finish(None)
+        elif self._bar is not None and not self._done:
+            self._bar.update(self.step, self._lrs[k], loss, accuracy)
+
+    def _check_divergence(self, k, loss):
+        lr = self._lrs[k]
+        if not math.isfinite(loss):
+            self._finish(f"loss is {loss!r} at step {k} (lr={lr:.4g})")
+            return
+        self._avg = self._beta * self._avg + (1.0 - self._beta) * loss
+        self._smoothed = self._avg / (1.0 - self._beta ** (k + 1))
+        if (self._factor is not None and self._best > 0.0
+                and self._smoothed > self._factor * self._best):
+            self._finish(f"smoothed loss {self._smoothed:.4g} exceeded {self._factor:g} x "
+                         f"the best {self._best:.4g} at step {k} (lr={lr:.4g})")
+        self._best = min(self._best, self._smoothed)
+
+    def stop(self, reason="stopped") -> None:
+        """End the test early (a time limit, data that ran out ...).
+
+        Args:
+            reason: a short text, kept as :attr:`stop_reason`.
+        """
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, got {reason!r}")
+        if not self._done:
+            self._finish(reason)
+
+    def close(self) -> None:
+        """End the progress bar's line; the runners call this in ``finally``."""
+        if self._bar is not None:
+            self._bar.close(self.step, self._stop_reason)
+            self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _finish(self, reason):
+        self._stop_reason = reason
+        self._done = True
+        self.close()
+
+    def _check_running(self):
+        if self._done:
+            raise RuntimeError(
+                f"the range test is done ({self._stop_reason or 'end of the ramp'}); "
+                f"call result()")
+
+    def result(self) -> RangeTestResult:
+        """The curve recorded so far.
+
+        Raises:
+            RuntimeError: before the first :meth:`record`.
+        """
+        n = self.step
+        if n == 0:
+            raise RuntimeError("no step recorded yet: call record() after each step")
+        return RangeTestResult(
+            self._lrs[:n], self._losses if "loss" in self._kinds else None,
+            self._accuracies if "accuracy" in self._kinds else None,
+            mode=self._mode, smoothing=self._beta, stop_reason=self._stop_reason)
+
+
+class RangeTestResult:
+    """The curve of an LR range test, with the paper's and loss-based suggestions.
+
+    Args:
+        lrs: the LRs, strictly increasing (and > 0 for ``mode="exp"``).
+        losses: the loss at each LR, or None.
+        accuracies: the accuracy at each LR, or None (at least one of the two).
+        mode: the ramp, ``"exp"`` or ``"linear"``; sets the axis that "steepest"
+            measures slopes against (log-LR or LR) and the plot's default axis.
+        smoothing: ``beta`` of :func:`smooth`, in [0, 1).
+        stop_reason: why the test stopped early, or None.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+    """
+
+    def __init__(self, lrs, losses=None, accuracies=None, *, mode="exp", smoothing=0.8,
+                 stop_reason=None):
+        self.mode = v.choice("mode", mode, MODES)
+        self.smoothing = _beta(smoothing)
+        self.lrs = _curve("lrs", lrs)
+        n = len(self.lrs)
+        if n == 0:
+            raise ValueError("lrs must not be empty, got 0 values")
+        if not (np.all(np.isfinite(self.lrs)) and np.all(self.lrs >= 0)):
+            raise ValueError(f"lrs must be finite and >= 0, got {self.lrs!r}")
+        if not np.all(np.diff(self.lrs) > 0):
+            raise ValueError(f"lrs must be strictly increasing, got {self.lrs!r}")
+        if mode == "exp" and self.lrs[0] <= 0:
+            raise ValueError(f"lrs must be > 0 for mode='exp', got lrs[0]={self.lrs[0]!r}")
+        self.losses = None if losses is None else _curve("losses", losses, n)
+        self.accuracies = None if accuracies is None else _curve("accuracies", accuracies, n)
+        if self.losses is None and self.accuracies is None:
+            raise ValueError("losses and accuracies are both None; give at least one")
+        if stop_reason is not None and not isinstance(stop_reason, str):
+            raise TypeError(f"stop_reason must be a str or None, got {stop_reason!r}")
+        self.stop_reason = stop_reason
+
+    def __len__(self) -> int:
+        return len(self.lrs)
+
+    def __repr__(self):
+        kinds = [k for k in ("losses", "accuracies") if getattr(self, k) is not None]
+        return (f"<RangeTestResult {len(self)} steps, lr {self.lrs[0]:.3g}..{self.lrs[-1]:.3g}"
+                f" ({self.mode}), {' and '.join(kinds)}"
+                f"{', stopped: ' + self.stop_reason if self.stop_reason else ''}>")
+
+    @property
+    def smoothed_losses(self) -> np.ndarray | None:
+        """:func:`smooth` of the losses (the curve the loss rules read), or None."""
+        return None if self.losses is None else smooth(self.losses, self.smoothing)
+
+    @property
+    def smoothed_accuracies(self) -> np.ndarray | None:
+        """:func:`smooth` of the accuracies (the curve the accuracy rule reads), or None."""
+        return None if self.accuracies is None else smooth(self.accuracies, self.smoothing)
+
+    def _usable(self) -> int:
+        """How many leading steps the rules read: up to the first non-finite loss (a
+        model that produced one is broken from there on)."""
+        if self.losses is None:
+            return len(self)
+        bad = np.flatnonzero(~np.isfinite(self.losses))
+        return int(bad[0]) if bad.size else len(self)
+
+    def suggest(self, rule="auto", *, ratio=4.0, base="ratio") -> tuple[float, float]:
+        """Suggested ``(base_lr, max_lr)``.
+
+        Rules for ``max_lr`` (all read the smoothed curves, up to the first non-finite
+        loss):
+
+        - ``"accuracy"``, the paper's: where the accuracy stops rising, i.e. first comes
+          within 5% of its full rise of its peak (it is ragged or falling after).
+        - ``"steepest"``: where the loss falls fastest, slope taken against log-LR for
+          ``mode="exp"`` and against the LR for ``"linear"``, before the minimum.
+        - ``"valley"``: along the longest valley of the loss (its longest decreasing
+          subsequence, which tolerates bumps), where the loss has come half way down.
+        - ``"minimum"``: a tenth of the LR at the lowest loss.
+        - ``"auto"``: ``"accuracy"`` when accuracies were recorded, else ``"valley"``.
+
+        A suggestion at the first LR is returned like any other: it says the ramp
+        started too high.
+
+        Args:
+            rule: one of the rules above.
+            ratio: ``base_lr = max_lr / ratio`` (the paper: 3 to 4); finite, >= 1.
+            base: ``"ratio"``, or ``"rise"``: the paper's other choice, where the
+                accuracy starts to rise (for the loss rules, where the loss starts to
+                fall: 10% of the way); ``max_lr / ratio`` if that is not below max_lr.
+
+        Returns:
+            ``(base_lr, max_lr)`` as floats, ``base_lr <= max_lr``.
+
+        Raises:
+            ValueError: for an unknown rule or base, a bad ratio, or a rule whose curve
+                was not recorded or has no finite value.
+        """
+        rule = v.choice("rule", rule, RULES)
+        ratio = v.finite("ratio", ratio)
+        if not ratio >= 1.0:
+            raise ValueError(f"ratio must be >= 1, got {ratio!r}")
+        base = v.choice("base", base, BASES)
+        if rule == "auto":
+            has_acc = self.accuracies is not None and np.isfinite(
+                self.accuracies[:self._usable()]).any()
+            rule = "accuracy" if has_acc else "valley"
+        if rule == "accuracy":
+            curve, sharp = self._curve_for("accuracies")
+            top = _crossing(curve, sharp, 1.0 - _PLATEAU)
+            onset = _crossing(curve, sharp, _ONSET)
+        else:
+            curve, sharp = self._curve_for("losses")
+            onset = _crossing(-curve, -sharp, _ONSET)
+            if rule == "steepest":
+                top = _steepest(curve, self._slope_axis())
+            elif rule == "valley":
+                top = _valley(curve)
+            else:
+                top = int(np.argmin(curve))
+        max_lr = float(self.lrs[top]) / (10.0 if rule == "minimum" else 1.0)
+        base_lr = max_lr / ratio
+        if base == "rise" and self.lrs[onset] < max_lr:
+            base_lr = float(self.lrs[onset])
+        return base_lr, max_lr
+
+    def _curve_for(self, name):
+        """The smoothed curve and its running median, over the usable steps; gaps (NaN
+        accuracies) take the previous value, so the rules see whole curves."""
+        raw = getattr(self, name)
+        if raw is None:
+            raise ValueError(f"rule needs {name}, but none were recorded")
+        raw = raw[:self._usable()]
+        finite = np.isfinite(raw)
+        if not finite.any():
+            raise ValueError(f"rule needs {name}, but none of them is finite")
+        idx = np.maximum.accumulate(np.where(finite, np.arange(len(raw)), -1))
+        idx = np.where(idx >= 0, idx, int(np.argmax(finite)))
+        sharp = _running_median(np.where(finite, raw, np.nan), _MEDIAN_WIDTH)
+        return smooth(raw, self.smoothing)[idx], sharp[idx]
+
+    def _slope_axis(self):
+        return np.log(self.lrs) if self.mode == "exp" else self.lrs
+
+    def schedule(self, policy="triangular2", step_size=None, *, rule="auto", ratio=4.0,
+                 base="ratio", **kwargs):
+        """A cyclic schedule between the suggested bounds.
+
+        Args:
+            policy: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+            step_size: steps in half a cycle (the paper: 2 to 10 epochs, see
+                ``cyclr.suggest_step_size``).
+            rule, ratio, base: as for :meth:`suggest`.
+            **kwargs: passed to the policy's constructor (``gamma`` for exp_range,
+                ``step_size_down``, ``shape``).
+
+        Returns:
+            ``cyclr.<policy>(base_lr, max_lr, step_size, **kwargs)``.
+
+        Examples:
+            >>> import numpy as np
+            >>> lrs = np.geomspace(1e-4, 1.0, 50)
+            >>> res = RangeTestResult(lrs, accuracies=np.minimum(lrs / 0.1, 1.0))
+            >>> res.schedule("triangular2", 100)
+            triangular2(0.025, 0.1, 100)
+        """
+        policy = v.choice("policy", policy, _POLICIES)
+        if step_size is None:
+            raise TypeError("schedule() needs step_size (steps in half a cycle), got None")
+        base_lr, max_lr = self.suggest(rule, ratio=ratio, base=base)
+        return _POLICIES[policy](base_lr, max_lr, step_size, **kwargs)
+
+    def plot(self, ax=None, **kwargs):
+        """Plot the curve with the suggested bounds (needs matplotlib); see
+        :func:`cyclr.plot.plot_range_test` for the arguments. Returns the Axes."""
+        from .plot import plot_range_test
+
+        return plot_range_test(self, ax=ax, **kwargs)
+
+
+def _curve(name, values, n=None) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {values!r}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if n is not None and len(arr) != n:
+        raise ValueError(f"{name} must have one value per LR ({n}), got {len(arr)}")
+    arr.flags.writeable = False
+    return arr
+
+
+def _rise(curve):
+    """A rising curve's lowest point before its peak, and its peak."""
+    peak = int(np.argmax(curve))
+    return int(np.argmin(curve[:peak + 1])), peak
+
+
+def _crossing(curve, sharp, fraction):
+    """The first point, from the lowest before the peak on, where ``sharp`` has made
+    ``fraction`` of ``curve``'s rise. Levels come from the smoothed ``curve`` (robust to
+    noise); the crossing is looked for on the running median ``sharp``, which keeps
+    corners where they are, where the two-sided smoothing would round them off late."""
+    low, peak = _rise(curve)
+    level = curve[low] + fraction * (curve[peak] - curve[low])
+    above = sharp[low:] >= level
+    return low + int(np.argmax(above)) if above.any() else peak
+
+
+def _steepest(curve, x):
+    bottom = int(np.argmin(curve))
+    if bottom == 0:
+        return 0
+    return int(np.argmin(np.gradient(curve[:bottom + 1], x[:bottom + 1])))
+
+
+def _valley(curve):
+    """Half way down the longest decreasing subsequence (patience sorting, O(n log n))."""
+    tails, tail_at, prev = [], [], [-1] * len(curve)
+    best_len, best_end = 0, 0
+    for i, y in enumerate(-curve):
+        j = bisect_left(tails, y)
+        if j == len(tails):
+            tails.append(y)
+            tail_at.append(i)
+        else:
+            tails[j], tail_at[j] = y, i
+        prev[i] = tail_at[j - 1] if j else -1
+        if j + 1 > best_len:
+            best_len, best_end = j + 1, i
+    start = best_end
+    while prev[start] != -1:
+        start = prev[start]
+    half = (curve[start] + curve[best_end]) / 2.0
+    return start + int(np.argmax(curve[start:best_end + 1] <= half))
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most every ``interval`` seconds."""
+
+    def __init__(self, total, width=24, interval=0.1):
+        self.total, self.width, self.interval = total, width, interval
+        self._last = -math.inf
+
+    def update(self, done, lr, loss, accuracy, force=False):
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        filled = self.width * done // self.total
+        text = (f"\rLR range test [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{done}/{self.total} lr {lr:.3g}")
+        if loss is not None:
+            text += f" loss {loss:.4g}"
+        if accuracy is not None:
+            text += f" acc {accuracy:.4g}"
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def close(self, done, reason):
+        filled = self.width * done // self.total
+        sys.stderr.write(f"\rLR range test [{'#' * filled}{'.' * (self.width - filled)}] "
+                         f"{done}/{self.total}" + (f" stopped: {reason}" if reason else "")
+                         + "\n")
+        sys.stderr.flush()
+
+
+__all__ = ["RangeTest", "RangeTestResult", "ema", "ramp", "smooth"]

@@ -1,0 +1,254 @@
+"""The Keras 3 range-test runner on scikit-learn's digits: real training, exact restore."""
+
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+from sklearn.datasets import load_digits
+
+import cyclr
+from cyclr.adapters._range_keras import range_test
+
+BATCH = 32
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(x))
+    x, y = (x[order] / 16.0).astype("float32"), y[order].astype("int64")
+    return x[:1400], y[:1400], x[1400:], y[1400:]
+
+
+def mlp(optimizer, seed=0, norm=False, dropout=0.0):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((64,)), keras.layers.Dense(32)]
+    if norm:
+        layers.append(keras.layers.BatchNormalization())
+    layers += [keras.layers.Activation("relu"), keras.layers.Dropout(dropout, seed=seed),
+               keras.layers.Dense(10)]
+    model = keras.Sequential(layers)
+    model.compile(optimizer=optimizer, metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def state(model):
+    """Independent copies of every variable of the model and its optimizer."""
+    return [np.array(v.numpy(), copy=True)
+            for v in list(model.variables) + list(model.optimizer.variables)]
+
+
+def set_state(model, values):
+    for var, value in zip(list(model.variables) + list(model.optimizer.variables), values):
+        var.assign(value)
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
+
+
+def used_model(digits, optimizer):
+    """A model mid-training: optimizer slots filled, iterations > 0, BN statistics."""
+    x, y, _, _ = digits
+    model = mlp(optimizer, norm=True, dropout=0.2)
+    for i in range(3):
+        model.train_on_batch(x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
+    return model
+
+
+def train_steps(model, x, y, steps=10, lrs=None):
+    for i in range(steps):
+        if lrs is not None:
+            model.optimizer.learning_rate.assign(lrs[i])
+        j = (i * BATCH) % (len(x) - BATCH)
+        model.train_on_batch(x[j:j + BATCH], y[j:j + BATCH])
+    return state(model)
+
+
+OPTIMIZERS = {
+    "adam": lambda: keras.optimizers.Adam(0.003),
+    "sgd-nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_variables_come_back_exactly_and_training_continues_identically(digits, name):
+    x, y, xv, yv = digits
+    model = used_model(digits, OPTIMIZERS[name]())
+    before = state(model)
+    lr_before = float(model.optimizer.learning_rate.numpy())
+    reference = train_steps(model, x, y)  # what training does without a range test
+    set_state(model, before)
+
+    result = range_test(model, x, y, start_lr=1e-4, end_lr=1.0, num_steps=30,
+                        validation_data=(xv, yv), progress=False)
+    assert len(result) == 30
+    assert_same(state(model), before)
+    assert float(model.optimizer.learning_rate.numpy()) == lr_before
+    assert_same(train_steps(model, x, y), reference)
+
+
+def test_a_fresh_model_trains_as_if_no_test_had_run(digits):
+    x, y, _, _ = digits
+    tested = mlp(keras.optimizers.Adam(0.003), dropout=0.2)
+    assert not tested.optimizer.built
+    range_test(tested, x, y, start_lr=1e-3, end_lr=1.0, num_steps=15, progress=False)
+    untouched = mlp(keras.optimizers.Adam(0.003), dropout=0.2)
+    assert_same(train_steps(tested, x, y), train_steps(untouched, x, y))
+
+
+def test_each_step_trains_at_the_ramp_lr(digits):
+    x, y, _, _ = digits
+    model = used_model(digits, keras.optimizers.SGD(0.05, momentum=0.9))
+    before = state(model)
+    result = range_test(model, x, y, start_lr=1e-4, end_lr=0.5, num_steps=20,
+                        shuffle=False, progress=False)
+    # The same steps by hand: LR variable set, then train_on_batch on the next batch.
+    losses, accs = [], []
+    for i, lr in enumerate(result.lrs):
+        model.optimizer.learning_rate.assign(lr)
+        logs = model.train_on_batch(x[i * BATCH:(i + 1) * BATCH],
+                                    y[i * BATCH:(i + 1) * BATCH], return_dict=True)
+        losses.append(logs["loss"])
+        accs.append(logs["accuracy"])
+    set_state(model, before)
+    assert result.losses.tolist() == losses
+    assert result.accuracies.tolist() == accs
+
+
+def test_tf_data_gives_the_same_curve_as_arrays(digits):
+    x, y, xv, yv = digits
+    model = used_model(digits, keras.optimizers.SGD(0.05, momentum=0.9))
+    from_arrays = range_test(model, x, y, start_lr=1e-3, end_lr=1.0, num_steps=20,
+                             shuffle=False, validation_data=(xv, yv), progress=False)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH, drop_remainder=True)
+    from_dataset = range_test(model, dataset, start_lr=1e-3, end_lr=1.0, num_steps=20,
+                              validation_data=(xv, yv), progress=False)
+    assert from_dataset.losses.tolist() == from_arrays.losses.tolist()
+    assert from_dataset.accuracies.tolist() == from_arrays.accuracies.tolist()
+
+
+def test_validation_metrics_are_those_of_the_model_after_each_step(digits):
+    x, y, xv, yv = digits
+    model = used_model(digits, keras.optimizers.SGD(0.05))
+    before = state(model)
+    result = range_test(model, x, y, start_lr=0.01, end_lr=0.3, num_steps=6, mode="linear",
+                        shuffle=False, validation_data=(xv, yv), progress=False)
+    for i, lr in enumerate(result.lrs):
+        model.optimizer.learning_rate.assign(lr)
+        model.train_on_batch(x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
+        logits = model.predict_on_batch(xv)
+        assert result.accuracies[i] == pytest.approx(np.mean(logits.argmax(1) == yv))
+    set_state(model, before)
+
+
+def test_an_exception_from_the_data_propagates_and_restores(digits):
+    x, y, _, _ = digits
+    model = used_model(digits, keras.optimizers.Adam(0.003))
+    before = state(model)
+
+    def batches():
+        for i in range(5):
+            yield x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH]
+        raise RuntimeError("data source failed")
+
+    with pytest.raises(RuntimeError, match="data source failed"):
+        range_test(model, batches(), start_lr=1e-3, end_lr=1.0, num_steps=20,
+                   progress=False)
+    assert_same(state(model), before)
+
+
+def test_divergence_stops_early_and_restores(digits):
+    x, y, _, _ = digits
+    model = used_model(digits, keras.optimizers.SGD(0.05, momentum=0.9))
+    before = state(model)
+    result = range_test(model, x, y, start_lr=1e-2, end_lr=1e5, num_steps=60,
+                        progress=False)
+    assert result.stop_reason is not None and len(result) < 60
+    assert_same(state(model), before)
+
+
+def test_a_one_shot_generator_that_runs_out_stops_the_test(digits):
+    x, y, _, _ = digits
+    model = mlp(keras.optimizers.SGD(0.05))
+    batches = ((x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, 7 * BATCH, BATCH))
+    result = range_test(model, batches, start_lr=1e-3, end_lr=1.0, num_steps=20,
+                        progress=False)
+    assert len(result) == 7 and "ran out" in result.stop_reason
+
+
+def test_a_learning_rate_schedule_is_refused(digits):
+    x, y, _, _ = digits
+    model = mlp(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
+        0.1, 100, 0.5)))
+    with pytest.raises(TypeError, match="learning_rate"):
+        range_test(model, x, y, progress=False)
+
+
+def test_bad_arguments_name_the_parameter(digits):
+    x, y, _, _ = digits
+    model = mlp(keras.optimizers.SGD(0.05))
+    with pytest.raises(TypeError, match="model"):
+        range_test("model", x, y)
+    with pytest.raises(ValueError, match="batch_size"):
+        range_test(model, x, y, batch_size=0)
+    with pytest.raises(ValueError, match="same length"):
+        range_test(model, x, y[:-1])
+    with pytest.raises(TypeError, match="validation_data"):
+        range_test(model, x, y, validation_data=x)
+    uncompiled = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
+    with pytest.raises(ValueError, match="compiled"):
+        range_test(uncompiled, x, y)
+
+
+# --- the real use: choose the bounds, then train with them --------------------------
+
+@pytest.fixture(scope="module")
+def run(digits):
+    x, y, xv, yv = digits
+    model = mlp(keras.optimizers.SGD(0.1, momentum=0.9))
+    return range_test(model, x, y, start_lr=1e-3, end_lr=10.0, num_steps=100,
+                      validation_data=(xv, yv), progress=False)
+
+
+def divergence_index(result, bottom):
+    """The step where the test stopped, or where the loss first rose back above its
+    starting value after its bottom."""
+    if result.stop_reason is not None:
+        return len(result) - 1
+    above = np.flatnonzero(result.losses[bottom:] > result.losses[0])
+    return bottom + int(above[0])
+
+
+@pytest.mark.parametrize("rule", ["auto", "accuracy", "steepest", "valley", "minimum"])
+def test_suggested_max_lr_is_where_loss_still_falls_before_divergence(run, rule):
+    base_lr, max_lr = run.suggest(rule)
+    losses = run.losses
+    window = 9
+    moving = np.convolve(losses, np.ones(window) / window, mode="valid")
+    bottom = int(np.argmin(moving)) + window // 2
+    assert max_lr < run.lrs[bottom] < run.lrs[divergence_index(run, bottom)]
+    assert 0 < base_lr < max_lr
+    if rule != "minimum":
+        i = int(np.searchsorted(run.lrs, max_lr))
+        lo, hi = max(0, i - 5), min(len(losses), i + 6)
+        assert np.polyfit(np.arange(lo, hi), losses[lo:hi], 1)[0] < 0
+        assert losses[i] < losses[0]
+
+
+def test_triangular2_from_the_suggestion_beats_its_base_lr_fixed(run, digits):
+    x, y, xv, yv = digits
+    base_lr, max_lr = run.suggest()
+    step_size = cyclr.suggest_step_size(len(x), BATCH, 2, drop_last=True)
+    schedule = run.schedule("triangular2", step_size)
+    total = 4 * step_size
+    final = {}
+    for name, lrs in (("cyclic", schedule.array(total)), ("fixed", np.full(total, base_lr))):
+        model = mlp(keras.optimizers.SGD(base_lr, momentum=0.9), seed=1)
+        train_steps(model, x, y, total, lrs)
+        final[name] = float(np.mean(model.predict_on_batch(xv).argmax(1) == yv))
+    assert final["cyclic"] >= final["fixed"]
+    assert final["cyclic"] > 0.9
