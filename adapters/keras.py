@@ -11,11 +11,15 @@ the whole run (held at its last value past the end), or, for endless cyclic sche
 from one cycle of window heights that an envelope factor (``2**-c``, ``gamma**i``, a
 TFA ``scale_fn``) multiplies in float64 before a single rounding to float32. The values
 are the core's float32 values: equal for a whole-run table or a flat envelope, within
-1 ulp where a factor is multiplied in the graph. Under the JAX backend the float64
-part runs in a ``jax.enable_x64`` scope, whatever the global setting.
+1 ulp where a factor is multiplied in the graph. (One exception: backends that flush
+subnormal floats, TensorFlow and XLA on CPU among them, turn a product below float32's
+smallest normal, about 1.2e-38, into 0; only a zero ``base_lr`` after a long decay gets
+there.) Under the JAX backend the float64 part runs in a ``jax.enable_x64`` scope,
+whatever the global setting.
 
 All classes save with ``model.save`` and load with ``keras.models.load_model`` without
-``custom_objects``: their configs hold the schedule's description, never the table. A
+``custom_objects`` (once ``cyclr.adapters.keras`` is imported, which registers them):
+their configs hold the schedule's description, never the table. A
 user ``scale_fn`` is saved by import path (``"module:qualname"``, module-level
 functions only) and resolved at load time only from a module that is already
 imported, so loading a file never imports code.
@@ -72,6 +76,7 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
             self._prefix = ops.convert_to_tensor(plan.prefix, dtype="float32")
             self._values = ops.convert_to_tensor(plan.values, dtype="float32")
             self._heights = ops.convert_to_tensor(plan.heights, dtype="float64")
+            self._peaks = ops.convert_to_tensor(plan.peaks, dtype="bool")
 
     def _flat(self) -> bool:
         return self._plan.envelope == "flat"
@@ -90,7 +95,16 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
             else:
                 f = ops.cast(self._factor(c, j), "float64")
                 scaled = ops.take(self._heights, t) * f
-                value = plan.high - scaled if plan.inverted else plan.low + scaled
+                pinned = ops.logical_and(ops.take(self._peaks, t), f == 1.0)
+                # The core's guards: the peak is the bound itself, and no value passes it.
+                if plan.inverted:
+                    value = plan.high - scaled
+                    value = ops.where(ops.logical_or(pinned, value < plan.low), plan.low,
+                                      value)
+                else:
+                    value = plan.low + scaled
+                    value = ops.where(ops.logical_or(pinned, value > plan.high), plan.high,
+                                      value)
                 value = ops.cast(value, "float32")
             if plan.offset:
                 head = ops.take(self._prefix, ops.cast(ops.minimum(i, plan.offset - 1), "int32"))

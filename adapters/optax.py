@@ -4,7 +4,8 @@
 from a float32 table of the whole run (held at its last value past the end) or, for an
 endless cyclic schedule, from one cycle of window heights times an envelope factor
 computed in float64 (in a ``jax.enable_x64`` scope, whatever the global setting) and
-rounded once to float32. It is safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``,
+rounded once to float32 (so a value below float32's smallest normal, about 1.2e-38,
+reads as 0 where XLA flushes subnormals). It is safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``,
 takes int32 (or, with x64, int64) counts, scalar or batched, and fits wherever optax
 takes a schedule: ``optax.sgd(learning_rate=...)``, ``optax.inject_hyperparams``, and
 for momentum or Adam's ``b1`` a ``momentum_schedule``.
@@ -55,6 +56,7 @@ def _periodic(plan: tables.Periodic):
         prefix = jnp.asarray(plan.prefix, dtype=jnp.float32)
         values = jnp.asarray(plan.values, dtype=jnp.float32)
         heights = jnp.asarray(plan.heights, dtype=jnp.float64)
+        peaks = jnp.asarray(plan.peaks, dtype=bool)
 
     def lookup(count):
         with jax.enable_x64(True):
@@ -65,8 +67,16 @@ def _periodic(plan: tables.Periodic):
             if plan.envelope == "flat":
                 value = values[t]
             else:
-                scaled = heights[t] * _envelope(plan, c, j)
-                value = plan.high - scaled if plan.inverted else plan.low + scaled
+                f = _envelope(plan, c, j)
+                scaled = heights[t] * f
+                pinned = peaks[t] & (f == 1.0)
+                # The core's guards: the peak is the bound itself, and no value passes it.
+                if plan.inverted:
+                    value = plan.high - scaled
+                    value = jnp.where(pinned | (value < plan.low), plan.low, value)
+                else:
+                    value = plan.low + scaled
+                    value = jnp.where(pinned | (value > plan.high), plan.high, value)
                 value = value.astype(jnp.float32)
             if plan.offset:
                 head = prefix[jnp.minimum(i, plan.offset - 1).astype(jnp.int32)]

@@ -10,7 +10,8 @@ computed. This module builds those numbers, with the core's public API only:
   plus a description of the envelope factor ``f`` that the graph multiplies in.
 
 Both adapters then compute at most ``low + height * f`` (``high - height * f`` for cycled
-momentum) in float64 and round once to float32, as the core does.
+momentum) in float64, with the core's two guards (the value never passes ``high``, and
+is ``high`` itself at a peak of the window when ``f == 1``), and round once to float32.
 
 Examples:
     >>> import cyclr
@@ -61,10 +62,12 @@ class Periodic:
 
     At step ``i``: if ``i < offset`` the value is ``prefix[i]``; otherwise, with
     ``j = i - offset``, ``c = j // period`` and ``t = j % period``, it is
-    ``low + heights[t] * f`` (``high - heights[t] * f`` when ``inverted``), where ``f``
-    is the ``envelope`` factor for ``c`` and ``j`` (see ``ENVELOPES``), computed in
-    float64 and rounded once to float32. For the ``"flat"`` envelope (``f = 1``) the
-    float32 results are precomputed in ``values``; gather ``values[t]``.
+    ``v = low + heights[t] * f``, where ``f`` is the ``envelope`` factor for ``c`` and
+    ``j`` (see ``ENVELOPES``), computed in float64; ``v`` is replaced by ``high`` if
+    ``v > high`` or if ``peaks[t]`` and ``f == 1``; then it is rounded once to float32.
+    When ``inverted``: ``v = high - heights[t] * f``, replaced by ``low`` if ``v < low``
+    or at a peak with ``f == 1``. For the ``"flat"`` envelope (``f = 1``) the float32
+    results are precomputed in ``values``; gather ``values[t]``.
 
     Attributes:
         offset: first step of the cyclic part (a chain's earlier segments come before).
@@ -74,6 +77,7 @@ class Periodic:
             cycle; with a flat envelope, every cycle).
         heights: float64 ``(high - low) * w(t)`` for ``t = 0 .. period - 1``, as the
             core computes it.
+        peaks: bool, where the window ``w(t)`` is exactly 1.
         low: the value where the window is 0 (``base_lr``; ``base_momentum``).
         high: the value where the window is 1 (``max_lr``; ``max_momentum``).
         inverted: True for cycled momentum, which falls while the LR rises.
@@ -86,6 +90,7 @@ class Periodic:
     period: int
     values: np.ndarray
     heights: np.ndarray
+    peaks: np.ndarray
     low: float
     high: float
     inverted: bool
@@ -210,12 +215,16 @@ def _periodic_tail(schedule, offset: int, whole: Schedule) -> Periodic | None:
     # height the core scales and adds to low, window shape and step sizes included.
     heights = Cyclic(0.0, high - low, p["step_size"], p["step_size_down"],
                      shape=p["shape"]).array(period)
+    # From 0 to 1 the same policy gives the window itself, so its peaks are exact.
+    window = Cyclic(0.0, 1.0, p["step_size"], p["step_size_down"],
+                    shape=p["shape"]).array(period)
     return Periodic(
         offset=offset,
         prefix=_frozen(whole.array(offset, dtype=np.float32)),
         period=period,
         values=_frozen(whole.array(period, start=offset, dtype=np.float32)),
         heights=_frozen(heights),
+        peaks=_frozen(window == 1.0),
         low=float(low),
         high=float(high),
         inverted=inverted,

@@ -26,7 +26,12 @@ def evaluate(plan, i):
     f = {"flat": 1.0, "halving": 2.0 ** -c, "gamma_steps": plan.gamma ** j,
          "gamma_cycles": plan.gamma ** c}[plan.envelope]
     h = float(plan.heights[t])
-    return np.float32(plan.high - h * f if plan.inverted else plan.low + h * f)
+    pinned = bool(plan.peaks[t]) and f == 1.0
+    if plan.inverted:
+        v = plan.high - h * f
+        return np.float32(plan.low if pinned or v < plan.low else v)
+    v = plan.low + h * f
+    return np.float32(plan.high if pinned or v > plan.high else v)
 
 
 def core32(s, i):
