@@ -18,13 +18,38 @@
 
 cimport cython
 cimport numpy as cnp
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.tuple cimport PyTuple_GET_SIZE
 from cython cimport floating
 from libc.math cimport M_PI, cos, floor, isfinite, pow
 from libc.stdint cimport INT64_MAX, int64_t
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
 cnp.import_array()
+
+
+# Vectorcall (PEP 590) for ``Kernel.__call__``: ``s(i)`` then skips the argument tuple
+# that ``tp_call`` builds, which is most of a scalar call's cost. Each instance holds the
+# function pointer, as the protocol asks; types without the flag fall back to tp_call.
+cdef extern from *:
+    """
+    static int cyclr_set_vectorcall(PyTypeObject *type, Py_ssize_t offset) {
+    #if defined(Py_TPFLAGS_HAVE_VECTORCALL) && !defined(PYPY_VERSION) && !defined(Py_LIMITED_API)
+        type->tp_vectorcall_offset = offset;
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+        return 1;
+    #else
+        return 0;
+    #endif
+    }
+    """
+    ctypedef PyObject* (*vectorcallfunc)(PyObject*, PyObject* const*, size_t, PyObject*)
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    int cyclr_set_vectorcall(PyTypeObject* type, Py_ssize_t offset)
+    PyTypeObject* Py_TYPE(object)
+    unsigned long HAVE_VECTORCALL "Py_TPFLAGS_HAVE_VECTORCALL"
 
 
 cdef enum Kind:
@@ -147,12 +172,13 @@ cdef inline double cyclic_value(const Params* p, double w, double f) noexcept no
     # leaves [lo, hi].
     cdef double height = (p.hi - p.lo) * w
     cdef double v
-    cdef bint peak = w == 1.0 and f == 1.0
+    # ``&``/``|``, not ``and``/``or``: no short-circuit jumps, so fill loops vectorize.
+    cdef bint peak = (w == 1.0) & (f == 1.0)
     if p.inverted:
         v = p.hi - height * f
-        return p.lo if (peak or v < p.lo) else v
+        return p.lo if (peak | (v < p.lo)) else v
     v = p.lo + height * f
-    return p.hi if (peak or v > p.hi) else v
+    return p.hi if (peak | (v > p.hi)) else v
 
 
 cdef inline double cyclic_at(const Params* p, int64_t i) noexcept nogil:
@@ -194,8 +220,9 @@ cdef inline double value_at(const Params* p, int64_t i) noexcept nogil:
     if p.kind == CONSTANT:
         return p.lo
     if p.kind == DECAY:
-        x = <double>i if <double>i < p.span else p.span
-        return p.lo + (p.hi - p.lo) * x / p.span
+        if <double>i >= p.span:
+            return p.hi                  # reached base_lr: hold it exactly
+        return p.lo + (p.hi - p.lo) * <double>i / p.span
     if p.kind == EXPONENTIAL:
         return p.lo * pow(p.gamma, <double>i)
     # STEP_DECAY: the period is the decay step size
@@ -236,6 +263,146 @@ cdef void fill_constant(floating* out, Py_ssize_t n, double value) noexcept nogi
         out[j] = v
 
 
+# The fast fills below hoist work out of the per-step loop (the cycle position, the
+# per-cycle envelope factor, the window of a cycle, the 1cycle phase) but still apply the
+# one-step kernels' functions to the same operands, so every value is bit-identical to
+# ``value_at`` at its step; they only skip recomputing what is the same for many steps.
+
+cdef enum:
+    # Longest cycle whose window a fill tabulates: 512 KiB of doubles, which stays in
+    # cache; the table is also at most 1/16 of the output, so a fill's memory stays
+    # within a few per cent of its output.
+    TABLE_MAX = 65536
+
+# Below 2**52, steps, cycle starts and offsets are exact doubles.
+cdef int64_t EXACT_STEPS = 4503599627370496
+
+
+cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
+    """The period in steps when every step ``i <= last`` has exactly the cycle index
+    ``i // period`` and offset ``i % period`` that ``position`` computes; else 0."""
+    if p.integral:
+        return p.iperiod
+    # Fractional step sizes that add up to a whole period: position's double arithmetic
+    # is then exact (every product and difference is a whole number below 2**53).
+    if p.period == floor(p.period) and p.period < EXACT_STEPS and last < EXACT_STEPS:
+        return <int64_t>p.period
+    return 0
+
+
+cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t n,
+                      int64_t period, const double* window) noexcept nogil:
+    """Cyclic values one cycle at a time: the envelope factor once per cycle (per step
+    for ``gamma**i``), the window from ``window[t]`` for offset ``t`` when a table is
+    given, else per step."""
+    cdef int64_t c = start // period
+    cdef int64_t t = start - c * period
+    cdef int64_t i
+    cdef Py_ssize_t j = 0, m, k
+    cdef double f = 1.0
+    cdef bint per_step = p.envelope == GAMMA_STEPS
+    cdef floating* o
+    while j < n:
+        m = n - j
+        if period - t < m:
+            m = <Py_ssize_t>(period - t)
+        o = out + j
+        i = start + j
+        if not per_step:
+            f = envelope_at(p, <double>c, i)
+        if window != NULL and per_step:
+            for k in range(m):
+                o[k] = <floating>cyclic_value(p, window[t + k], pow(p.gamma, <double>(i + k)))
+        elif window != NULL:
+            for k in range(m):
+                o[k] = <floating>cyclic_value(p, window[t + k], f)
+        else:
+            for k in range(m):
+                if per_step:
+                    f = pow(p.gamma, <double>(i + k))
+                o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)), f)
+        j += m
+        t = 0
+        c += 1
+
+
+cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
+                               Py_ssize_t n, int64_t period) noexcept nogil:
+    cdef double* window = NULL
+    cdef int64_t k
+    if (period <= TABLE_MAX
+            and period * 16 * <int64_t>sizeof(double) <= n * <int64_t>sizeof(floating)):
+        window = <double*>malloc(<size_t>period * sizeof(double))
+    if window != NULL:          # a failed malloc only costs speed
+        for k in range(period):
+            window[k] = window_at(p, <double>k)
+    fill_cyclic(p, start, out, n, period, window)
+    free(window)
+
+
+cdef void fill_step_decay(const Params* p, int64_t start, floating* out, Py_ssize_t n,
+                          int64_t period) noexcept nogil:
+    """Step decay: one value per period."""
+    cdef int64_t c = start // period
+    cdef int64_t t = start - c * period
+    cdef Py_ssize_t j = 0, m
+    while j < n:
+        m = n - j
+        if period - t < m:
+            m = <Py_ssize_t>(period - t)
+        fill_constant(out + j, m, p.lo * pow(p.gamma, <double>c))
+        j += m
+        t = 0
+        c += 1
+
+
+cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
+                         Py_ssize_t n) noexcept nogil:
+    """1cycle phase by phase, with ``one_cycle_at``'s test and arithmetic; the steps past
+    the end hold the final value."""
+    cdef Py_ssize_t j = 0, live = n
+    cdef int k, last = p.nphases - 1
+    cdef double begin = 0.0, span, x
+    if start > p.last_step:
+        live = 0
+    elif p.last_step - start < n:
+        live = <Py_ssize_t>(p.last_step - start) + 1
+    for k in range(p.nphases):
+        span = p.phase_end[k] - begin
+        while j < live:
+            x = <double>(start + j)
+            if k != last and not x <= p.phase_end[k]:
+                break
+            out[j] = <floating>anneal(p.anneal, p.phase_from[k], p.phase_to[k],
+                                      (x - begin) / span)
+            j += 1
+        begin = p.phase_end[k]
+    if live < n:
+        fill_constant(out + live, n - live, one_cycle_at(p, p.last_step))
+
+
+cdef void fill_run(const Params* p, int64_t start, floating* out,
+                   Py_ssize_t n) noexcept nogil:
+    """Steps ``start .. start+n-1`` (``n >= 1``) of any kernel but a chain or a user
+    ``scale_fn``, by the fastest exact fill for its kind."""
+    cdef int64_t period
+    if p.kind == CYCLIC or p.kind == STEP_DECAY:
+        period = whole_period(p, start + (n - 1))
+        if period > 0 and p.kind == CYCLIC:
+            fill_cyclic_periodic(p, start, out, n, period)
+            return
+        if period > 0:
+            fill_step_decay(p, start, out, n, period)
+            return
+    elif p.kind == ONE_CYCLE:
+        fill_one_cycle(p, start, out, n)
+        return
+    elif p.kind == CONSTANT:
+        fill_constant(out, n, p.lo)
+        return
+    fill_values(p, start, out, n)
+
+
 # ---------------------------------------------------------------------------
 # 3. The extension type
 # ---------------------------------------------------------------------------
@@ -244,9 +411,12 @@ cdef int64_t as_step(object i, str name) except -1:
     """``i`` as an int64 step >= 0, or a TypeError/ValueError naming ``name``."""
     cdef int64_t v
     if type(i) is not int:
-        if isinstance(i, bool) or not hasattr(type(i), "__index__"):
-            raise TypeError(f"{name} must be an integer >= 0, got {i!r}")
-        i = i.__index__()
+        try:
+            if isinstance(i, bool):
+                raise TypeError
+            i = i.__index__()
+        except (TypeError, AttributeError):
+            raise TypeError(f"{name} must be an integer >= 0, got {i!r}") from None
     try:
         v = i
     except OverflowError:
@@ -286,6 +456,17 @@ cdef class Kernel:
     cdef bint ready
     cdef object scale_fn
     cdef _Segments segments
+    cdef vectorcallfunc vectorcall
+
+    def __cinit__(self):
+        cdef PyTypeObject* tp = Py_TYPE(self)
+        self.vectorcall = <vectorcallfunc><void*>kernel_vectorcall
+        # Python < 3.12 does not pass the vectorcall flag on to mutable subclasses (the
+        # Schedule classes): the first instance gives it to a subclass that keeps
+        # Kernel.__call__ (extension types cannot hook __init_subclass__).
+        if ((tp.tp_flags & HAVE_VECTORCALL) == 0 and VECTORCALL_OFFSET > 0
+                and <void*>tp.tp_call == KERNEL_TP_CALL):
+            cyclr_set_vectorcall(tp, VECTORCALL_OFFSET)
 
     # -- set-up (called once, by cyclr.schedules) --------------------------------
 
@@ -431,7 +612,7 @@ cdef class Kernel:
         if self.scale_fn is not None:
             return self._fill_user(out, n, start)
         with nogil:
-            fill_values(&self.p, start, out, n)
+            fill_run(&self.p, start, out, n)
         return 0
 
     cdef int _fill_user(self, floating* out, Py_ssize_t n, int64_t start) except -1:
@@ -480,3 +661,29 @@ cdef class Kernel:
                 with nogil:
                     fill_constant(out + (a - start), <Py_ssize_t>(end - a + 1), hold)
         return 0
+
+
+cdef object kernel_vectorcall(object self, PyObject* const* args, size_t nargsf,
+                              PyObject* kwnames):
+    """``Kernel.__call__`` by vectorcall: one positional step, else the general path."""
+    cdef Py_ssize_t k, nargs = PyVectorcall_NARGS(nargsf)
+    if nargs == 1 and (kwnames == NULL or PyTuple_GET_SIZE(<object>kwnames) == 0):
+        return (<Kernel>self)._value(as_step(<object>args[0], "step"))
+    # Anything else (a keyword, a wrong count) gets tp_call's handling and messages.
+    positional = tuple([<object>args[k] for k in range(nargs)])
+    keywords = {}
+    if kwnames != NULL:
+        for k in range(PyTuple_GET_SIZE(<object>kwnames)):
+            keywords[(<tuple>kwnames)[k]] = <object>args[nargs + k]
+    return Kernel.__call__(self, *positional, **keywords)
+
+
+cdef Py_ssize_t vectorcall_offset():
+    cdef Kernel probe = Kernel.__new__(Kernel)
+    return <char*>&probe.vectorcall - <char*><PyObject*>probe
+
+
+cdef void* KERNEL_TP_CALL = <void*>(<PyTypeObject*>Kernel).tp_call
+cdef Py_ssize_t VECTORCALL_OFFSET = 0
+VECTORCALL_OFFSET = vectorcall_offset()
+cyclr_set_vectorcall(<PyTypeObject*>Kernel, VECTORCALL_OFFSET)

@@ -14,7 +14,10 @@ def real(name: str, value) -> float:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:        # an int or Fraction beyond float range
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
 
 
 def finite(name: str, value) -> float:
@@ -39,13 +42,23 @@ def positive(name: str, value) -> float:
     return x
 
 
+def _index(name: str, value, what: str):
+    """operator.index(value), or None for a non-integer; bools and arrays are refused."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    if not hasattr(type(value), "__index__"):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:            # e.g. numpy arrays define __index__ but refuse
+        raise TypeError(f"{name} must be {what}, got {value!r}") from None
+
+
 def span(name: str, value) -> int | float:
     """A step size or a step count that may be fractional (as torch allows): finite, > 0;
     whole numbers come back as int so that repr and equality read naturally."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number > 0, got {value!r}")
-    if hasattr(type(value), "__index__"):
-        x = operator.index(value)
+    x = _index(name, value, "a number > 0")
+    if x is not None:
         if x <= 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
         if x >= 2**62:
@@ -66,9 +79,9 @@ def gamma(name: str, value) -> float:
 
 def count(name: str, value, minimum: int = 0) -> int:
     """An integer (Python or numpy, not bool, not float) >= ``minimum``."""
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+    x = _index(name, value, f"an integer >= {minimum}")
+    if x is None:
         raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    x = operator.index(value)
     if x < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if x > 2**63 - 1:

@@ -255,9 +255,9 @@ class OneCycle(Schedule):
                  final_div_factor=1e4, three_phase=False):
         max_lr = v.rate("max_lr", max_lr)
         total_steps = v.count("total_steps", total_steps, minimum=2)
-        pct_start = v.finite("pct_start", pct_start)
-        if not 0.0 < pct_start < 1.0:
+        if not 0.0 < v.finite("pct_start", pct_start) < 1.0:
             raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
+        pct_start = v.finite("pct_start", pct_start)
         anneal = v.choice("anneal", anneal, _ANNEALS)
         div_factor = v.positive("div_factor", div_factor)
         final_div_factor = v.positive("final_div_factor", final_div_factor)
@@ -280,6 +280,12 @@ class OneCycle(Schedule):
             )
         initial = max_lr / div_factor
         low = initial / final_div_factor
+        if not math.isfinite(initial):
+            raise ValueError(f"max_lr / div_factor must be finite, got max_lr={max_lr!r}, "
+                             f"div_factor={div_factor!r}")
+        if not math.isfinite(low) or not math.isfinite(max_lr - low):
+            raise ValueError(f"the final LR max_lr / div_factor / final_div_factor must be "
+                             f"finite, got final_div_factor={final_div_factor!r}")
         if three_phase:
             self._setup_one_cycle(ends, [initial, max_lr, initial], [max_lr, initial, low],
                                   anneal, total_steps - 1)
@@ -360,6 +366,10 @@ class Decay(Schedule):
         base_lr = v.rate("base_lr", base_lr)
         v.ordered("base_lr", base_lr, "max_lr", max_lr)
         steps = v.span("steps", steps)
+        if not math.isfinite((base_lr - max_lr) * float(steps)):
+            raise ValueError(
+                f"(base_lr - max_lr) * steps must be finite, got base_lr={base_lr!r}, "
+                f"max_lr={max_lr!r}, steps={steps!r}")
         self._freeze(max_lr=max_lr, base_lr=base_lr, steps=steps)
         self._setup_simple("decay", max_lr, base_lr, 1.0, steps)
 

@@ -221,9 +221,6 @@ REAL_PARAMETERS = sorted(k for k, (_, domain, _) in PARAMETERS.items()
                          if domain in (rate, positive, gamma, unit_open))
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="core bug: _validate.real calls float() on ints and Fractions "
-                          "beyond float range, which raises OverflowError")
 @pytest.mark.parametrize("value", [10**400, -10**400, Fraction(10**400, 3)], ids=["1e400", "-1e400", "fraction"])
 @pytest.mark.parametrize("where", REAL_PARAMETERS)
 def test_integers_beyond_float_range(where, value):
@@ -231,9 +228,6 @@ def test_integers_beyond_float_range(where, value):
     assert_rejected(call, name, value)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="core bug: integer parameters and steps call operator.index on "
-                          "arrays, whose TypeError does not name the parameter")
 @pytest.mark.parametrize("value", [np.array(2.5), np.array([3]), np.array(-1.0)],
                          ids=["0d-float", "1d-int", "0d-negative"])
 @pytest.mark.parametrize("where", ["triangular.step_size", "decay.steps", "call.step",
@@ -320,9 +314,6 @@ def test_extreme_decay_stays_finite_and_within(a, b, steps):
     assert np.all(np.isfinite(values)) and np.all((values >= low - slack) & (values <= high))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="core bug: decay's max_lr + (base_lr - max_lr) * 1 rounds, so the "
-                          "held value is not base_lr and can be below it")
 @given(st.floats(0, 1), st.floats(0, 1), st.integers(1, 10**6))
 @example(0.1, 0.01, 5)         # ends at 0.009999999999999995
 @example(0.7, 0.1, 5)          # ends at 0.09999999999999998
@@ -332,10 +323,6 @@ def test_decay_reaches_base_lr_exactly(a, b, steps):
     assert s(steps) == low and s(steps + 10**9) == low
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="core bug: decay computes (base - max) * i before dividing by "
-                          "steps, and one_cycle accepts a max_lr / div_factor (or its "
-                          "/ final_div_factor) beyond float range: both give inf or nan LRs")
 @pytest.mark.parametrize("make, ends", [
     (lambda: cyclr.decay(1.7e308, 0.0, 10), (0.0, 1.7e308)),
     (lambda: cyclr.one_cycle(1e308, 100, div_factor=0.5), ()),
