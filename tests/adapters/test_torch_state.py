@@ -198,6 +198,17 @@ def test_scheduler_created_second_follows_its_own_schedule():
     assert first.base_lrs == [0.1]
 
 
+def test_cyclic_lr_created_second_starts_at_base_lr_where_torchs_does_not():
+    lrs = {}
+    for name, cls in (("torch", torch.optim.lr_scheduler.CyclicLR), ("cyclr", ct.CyclicLR)):
+        _, opt = helpers.make_optimizer("sgd", 1)
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5)  # leaves initial_lr = 0.1
+        cls(opt, base_lr=0.001, max_lr=0.01, step_size_up=4)
+        lrs[name] = opt.param_groups[0]["lr"]
+    assert lrs["cyclr"] == 0.001
+    assert lrs["torch"] == 0.1  # torch's first value uses the old initial_lr as base_lr
+
+
 @pytest.mark.parametrize("make", [
     lambda opt: ct.CyclicLR(opt, 0.003, 0.03, step_size_up=3),
     lambda opt: ct.OneCycleLR(opt, 0.03, total_steps=20),
