@@ -3,7 +3,8 @@
 Every number printed, plotted or written comes from the core (``Schedule.array``,
 ``Cyclic.cycle_ends``, ``suggest_step_size``); this module only parses, checks and
 formats. Exit status: 0 on success, 2 for a usage error (argparse's convention), which
-includes an argument the core rejects and a file that cannot be read or written.
+includes an argument the core rejects and a file that cannot be read or written; 1 when
+the reader of standard output goes away (a broken pipe).
 
 Examples:
     cyclr show triangular2 --base-lr 0.001 --max-lr 0.006 --step-size 2000
@@ -18,15 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import _render
-from . import policies
+from . import __version__, _render, demo, policies
 from .advice import PAPER_EPOCHS_PER_HALF_CYCLE, iterations_per_epoch, suggest_step_size
 from .schedules import Chain, Constant, Cyclic, Decay, Momentum, OneCycle, StepDecay
 from .serialize import _FIELDS, _OPT_NUMBER, from_dict
@@ -178,38 +178,24 @@ def _add_demo(commands) -> None:
                     "triangular2 CLR for the same number of steps over several seeds. "
                     "Writes a Markdown report and PNG figures. Needs torch, scikit-learn "
                     "and matplotlib.")
-    sub.add_argument("--out", type=Path, default=Path("cyclr-demo"), metavar="DIR",
-                     help="output folder (default: cyclr-demo)")
-    sub.add_argument("--seeds", type=int, default=None, metavar="N",
-                     help="seeds per schedule (default 3; 2 with --quick)")
-    sub.add_argument("--steps", type=int, default=None, metavar="N",
-                     help="training steps per run (default: whole triangular2 cycles, "
-                          "see the report)")
-    sub.add_argument("--quick", action="store_true",
-                     help="a much shorter run (seconds), for CI and a first look")
-    sub.add_argument("--threads", type=int, default=2, metavar="N",
-                     help="torch CPU threads (default 2)")
-    sub.add_argument("--no-progress", dest="progress", action="store_false",
-                     help="no progress bar on standard error")
+    demo.add_arguments(sub)
     sub.set_defaults(run=_run_demo, subparser=sub)
 
 
 def _run_demo(args) -> int:
-    for name in ("seeds", "steps", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name} must be >= 1, got {value}")
-    from .demo import run_demo   # imports torch, scikit-learn and matplotlib
-
-    return run_demo(args)
+    problem = demo.check_arguments(args)
+    if problem:
+        raise UsageError(problem)
+    return demo.run_demo(args)   # imports torch, scikit-learn and matplotlib
 
 
 def main(argv=None) -> int:
     """Run the ``cyclr`` command with ``argv`` (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 2 for a usage error. ``--help`` and argparse's
-        own errors return their status too instead of raising ``SystemExit``.
+        The exit status: 0 on success, 2 for a usage error, 1 for a broken pipe.
+        ``--help`` and argparse's own errors return their status too, instead of
+        raising ``SystemExit``.
     """
     parser = build_parser()
     try:
@@ -218,6 +204,11 @@ def main(argv=None) -> int:
         return _status(exit_.code)
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (``cyclr show ... --csv - | head``): stop quietly, and
+        # keep Python from failing again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except UsageError as error:
         sub = args.subparser
         sub.print_usage(sys.stderr)

@@ -127,7 +127,10 @@ BAD = [
      "batch_size must be an integer >= 1, got 0"),
     (["stepsize", "--examples", "100", "--batch-size", "10", "--epochs-per-half-cycle",
       "-1"], "epochs_per_half_cycle must be > 0, got -1"),
-    (["demo", "--seeds", "0"], "--seeds"),
+    (["demo", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["demo", "--threads", "0"], "--threads must be >= 1, got 0"),
+    (["demo", "--fixed-lr", "-0.1"], "--fixed-lr must be a finite number > 0, got -0.1"),
+    (["demo", "--steps", "many"], "argument --steps: invalid int value: 'many'"),
 ]
 
 
@@ -478,5 +481,5 @@ def test_docs_figures_are_the_ones_the_documented_command_draws():
         assert png.stat().st_size < 60_000
         drawn = f"--png docs/{png.name}" in script or (
             png.stem.startswith("shape_") and '--png "docs/shape_$shape.png"' in script
-            and f"for shape in linear welch hann" in script)
+            and "for shape in linear welch hann" in script)
         assert drawn, png.name

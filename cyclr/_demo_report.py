@@ -1,0 +1,257 @@
+"""The demo's figures and Markdown report, from the numbers the run measured.
+
+Nothing here trains or evaluates anything: it reads ``results`` (what
+:func:`cyclr.demo.run_demo` recorded) and the schedules' own arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LABELS = {"fixed": "fixed LR", "decay": "decay (paper)", "exp": "exponential decay",
+          "triangular2": "triangular2 (CLR)"}
+COLORS = {"fixed": "tab:gray", "decay": "tab:green", "exp": "tab:orange",
+          "triangular2": "tab:blue"}
+DPI = 100
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def write_figures(out, result, schedules, runs, target, config) -> dict:
+    """Draw the range test, the four schedules and the accuracy curves into ``out``.
+
+    Returns:
+        ``{"range_test": name, "schedules": name, "accuracy": name}``, file names
+        relative to ``out``.
+    """
+    names = {"range_test": "range_test.png", "schedules": "schedules.png",
+             "accuracy": "accuracy.png"}
+
+    fig = _figure(800, 420)
+    result.plot(ax=fig.add_subplot())
+    fig.savefig(out / names["range_test"], dpi=DPI)
+
+    fig = _figure(800, 380)
+    ax = fig.add_subplot()
+    steps = np.arange(config.steps)
+    for name, schedule in schedules.items():
+        ax.plot(steps, schedule.array(config.steps), color=COLORS[name], label=LABELS[name],
+                linewidth=1.5)
+    ax.set_xlabel("step (optimizer update)")
+    ax.set_ylabel("learning rate")
+    ax.set_title("The four schedules, all between the range test's bounds")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize="small")
+    fig.savefig(out / names["schedules"], dpi=DPI)
+
+    fig = _figure(1000, 400)
+    full, zoom = fig.subplots(1, 2)
+    for name, by_seed in runs.items():
+        curves = np.array([r["test_accuracy"] for r in by_seed])
+        x, mean, std = by_seed[0]["steps"], curves.mean(axis=0), curves.std(axis=0)
+        for ax in (full, zoom):
+            ax.plot(x, mean, color=COLORS[name], label=LABELS[name], linewidth=1.4)
+            ax.fill_between(x, mean - std, mean + std, color=COLORS[name], alpha=0.15,
+                            linewidth=0)
+    for ax in (full, zoom):
+        ax.axhline(target, color="black", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("step (optimizer update)")
+        ax.grid(True, alpha=0.3)
+    full.set_ylabel(f"test accuracy (mean ± std over {len(config.seeds)} seeds)")
+    full.set_title("Test accuracy")
+    full.legend(loc="lower right", fontsize="small")
+    zoom.set_ylim(max(0.0, target - 0.06), min(1.0, target + 0.03))
+    zoom.set_title("Zoom; dashed: the fixed LR's final accuracy")
+    fig.savefig(out / names["accuracy"], dpi=DPI)
+    return names
+
+
+def _pct(x) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _epochs(k) -> str:
+    return f"{k} epoch" + ("" if k == 1 else "s")
+
+
+def _reach(step) -> str:
+    return "not reached" if step is None else str(step)
+
+
+def findings(results) -> list[str]:
+    """Plain sentences about what this run measured (no claims beyond its numbers)."""
+    summary, steps = results["summary"], results["config"]["steps"]
+    fixed = summary["fixed"]
+    lines = [f"Fixed LR: final test accuracy {_pct(fixed['final_mean'])} "
+             f"± {_pct(fixed['final_std'])}; its seed-mean curve first reached that "
+             f"accuracy after {_reach(fixed['reach_mean_curve'])} of {steps} iterations."]
+    for name in ("decay", "exp", "triangular2"):
+        s = summary[name]
+        diff = s["final_mean"] - fixed["final_mean"]
+        spread = max(s["final_std"], fixed["final_std"])
+        if diff:
+            within = " (within the seed-to-seed spread)" if abs(diff) <= spread else ""
+            comparison = (f"{abs(100 * diff):.2f} points {'higher' if diff > 0 else 'lower'}"
+                          f" than the fixed LR{within}")
+        else:
+            comparison = "the same as the fixed LR"
+        reach = s["reach_mean_curve"]
+        if reach is None:
+            reached = (f"its seed-mean curve did not reach the fixed LR's final accuracy "
+                       f"within {steps} iterations")
+        else:
+            reached = (f"its seed-mean curve reached the fixed LR's final accuracy after "
+                       f"{reach} iterations")
+        lines.append(f"{LABELS[name][0].upper() + LABELS[name][1:]}: final "
+                     f"{_pct(s['final_mean'])} ± {_pct(s['final_std'])}, "
+                     f"{comparison}; {reached}.")
+    return lines + [verdict(summary)]
+
+
+def verdict(summary) -> str:
+    """Whether this run shows the paper's claim: triangular2 reaches the fixed LR's
+    final accuracy in fewer iterations, on the seed-mean curve and on every seed.
+
+    Examples:
+        >>> verdict({"fixed": {"reach_mean_curve": 90, "reach_per_seed": [90, 80]},
+        ...          "triangular2": {"reach_mean_curve": 40,
+        ...                          "reach_per_seed": [50, None]}})[:35]
+        'Mixed: triangular2 reached the targ'
+    """
+    clr, base = summary["triangular2"], summary["fixed"]
+    c, b = clr["reach_mean_curve"], base["reach_mean_curve"]
+    pairs = list(zip(clr["reach_per_seed"], base["reach_per_seed"]))
+    never = float("inf")
+    faster = sum(1 for x, y in pairs
+                 if (never if x is None else x) < (never if y is None else y))
+    if c is None:
+        return ("This run does not show the paper's claim: triangular2's seed-mean curve "
+                "never reached the fixed LR's final accuracy.")
+    if b is not None and c >= b:
+        return (f"This run does not show the paper's claim: triangular2's seed-mean curve "
+                f"needed {c} iterations to reach the fixed LR's final accuracy, the fixed "
+                f"LR's own {b}.")
+    ratio = "" if b is None else f", {b / c:.1f}x fewer than the fixed LR's {b}"
+    if faster == len(pairs):
+        return (f"This run is consistent with the paper's claim: triangular2 reached the "
+                f"fixed LR's final accuracy in {c} iterations on the seed-mean curve"
+                f"{ratio}, and sooner than the fixed LR on each of the {len(pairs)} "
+                f"seeds.")
+    return (f"Mixed: triangular2 reached the target sooner on the seed-mean curve ({c} "
+            f"iterations{ratio}) but sooner than the fixed LR on only {faster} of "
+            f"{len(pairs)} seeds, so this run does not clearly show the paper's claim.")
+
+
+def _command(args) -> str:
+    parts = ["cyclr demo", f"--out {args.out}"]
+    for flag, value in (("--seeds", args.seeds), ("--steps", args.steps),
+                        ("--fixed-lr", args.fixed_lr)):
+        if value is not None:
+            parts.append(f"{flag} {value}")
+    if args.quick:
+        parts.append("--quick")
+    if args.threads != 1:
+        parts.append(f"--threads {args.threads}")
+    return " ".join(parts)
+
+
+def markdown(results, figures, schedules, args) -> str:
+    """The report: setup, range test, schedules, results table, findings."""
+    c, rt = results["config"], results["range_test"]
+    data, summary = results["data"], results["summary"]
+    base_lr, max_lr = rt["suggested"]["base_lr"], rt["suggested"]["max_lr"]
+    hidden = " -> ".join(["64", *map(str, c["hidden"]), "10"])
+    per_epoch = results["iterations_per_epoch"]
+    seeds = ", ".join(map(str, c["seeds"]))
+    lines = [
+        "# cyclr demo: cyclical learning rates on scikit-learn's digits",
+        "",
+        "A small-scale run of the workflow of L. N. Smith, *Cyclical Learning Rates for "
+        "Training Neural Networks* (WACV 2017): choose the LR bounds with an LR range "
+        "test, then compare a cyclical LR with a fixed LR and with decaying LRs over the "
+        "same number of iterations. Every number below was measured by this run"
+        + (" (a `--quick` run: a smaller model and far fewer steps)" if c["quick"] else "")
+        + ".",
+        "",
+        "## Setup",
+        "",
+        f"- Data: scikit-learn's digits (8x8 images, 10 classes), split into "
+        f"{data['train']} training, {data['val']} validation (range test) and "
+        f"{data['test']} test images (stratified, fixed split), standardized.",
+        f"- Model: MLP {hidden} with ReLU; SGD with momentum {c['momentum']}, batch size "
+        f"{c['batch_size']} ({per_epoch} iterations per epoch), cross-entropy loss.",
+        f"- Every run: {c['steps']} iterations ({c['steps'] / per_epoch:.1f} epochs); seeds "
+        f"{seeds}. A seed fixes the initial weights and the batch order, the same for "
+        f"every schedule. Test accuracy is measured every {max(1, per_epoch // c['evals_per_epoch'])} "
+        f"iterations.",
+        f"- PyTorch {results['torch_version']} on CPU, {c['threads']} thread(s); cyclr "
+        f"{results['cyclr_version']}; the LR of every update set by "
+        f"`cyclr.adapters.torch.ScheduleLR`. Wall time: {results['seconds']:.0f} s.",
+        "",
+        "## 1. LR range test",
+        "",
+        f"The LR rose linearly from {c['range_start_lr']:g} to {c['range_end_lr']:g} over "
+        f"{len(rt['lrs'])} iterations ({_epochs(c['range_epochs'])}) on a fresh model; "
+        f"validation accuracy was measured after each one"
+        + (f" (stopped early: {rt['stop_reason']})" if rt["stop_reason"] else "") + ".",
+        f"The paper's rule (`RangeTestResult.suggest()`: max_lr where the accuracy stops "
+        f"rising, base_lr = max_lr / 4) suggested **base_lr = {base_lr:.4g}** and "
+        f"**max_lr = {max_lr:.4g}**.",
+        "",
+        f"![LR range test]({figures['range_test']})",
+        "",
+        "## 2. Schedules",
+        "",
+        "| schedule | definition |",
+        "|---|---|",
+        f"| {LABELS['fixed']} | `{schedules['fixed']!r}`: "
+        + ("the LR given with `--fixed-lr`" if c["fixed_lr"] is not None else
+           "the middle of the suggested bounds") + " |",
+        f"| {LABELS['decay']} | `{schedules['decay']!r}`: from max_lr linearly down to "
+        f"base_lr over one step size ({results['step_size']} iterations), then held |",
+        f"| {LABELS['exp']} | `{schedules['exp']!r}`: from max_lr, multiplied by gamma "
+        f"every iteration, down to base_lr at the last iteration |",
+        f"| {LABELS['triangular2']} | `{schedules['triangular2']!r}`: step size "
+        f"{results['step_size']} = {_epochs(c['epochs_per_half_cycle'])} (the paper advises "
+        f"2-10 epochs), "
+        f"amplitude halved every cycle |",
+        "",
+        f"![The four schedules]({figures['schedules']})",
+        "",
+        "## 3. Results",
+        "",
+        f"Target: the fixed LR's final test accuracy, averaged over seeds: "
+        f"**{_pct(results['target_accuracy'])}**. \"Iterations to target\" is the first "
+        f"evaluation at which the seed-mean test accuracy reached it; per seed, each "
+        f"seed's own curve against the same target.",
+        "",
+        f"| schedule | final test accuracy (mean ± std, {len(c['seeds'])} seeds) "
+        f"| iterations to target | per seed |",
+        "|---|---|---|---|",
+    ]
+    for name, s in summary.items():
+        per_seed = ", ".join(_reach(r) for r in s["reach_per_seed"])
+        lines.append(f"| {LABELS[name]} | {_pct(s['final_mean'])} ± {_pct(s['final_std'])} "
+                     f"| {_reach(s['reach_mean_curve'])} | {per_seed} |")
+    lines += [
+        "",
+        f"![Test accuracy]({figures['accuracy']})",
+        "",
+        "## What this run showed",
+        "",
+        *[f"- {line}" for line in findings(results)],
+        "",
+        "These are small-scale numbers with few seeds on an easy data set: differences "
+        "smaller than the seed-to-seed spread are not evidence either way.",
+        "",
+        f"Reproduce: `{_command(args)}`. Raw numbers: `results.json`.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,384 @@
+"""``cyclr demo``: the paper's workflow and claim, at small scale, on a bundled data set.
+
+Smith (2017) chooses the LR bounds with an LR range test, then shows that a cyclical LR
+reaches a fixed LR's final accuracy in fewer iterations than the fixed LR, the linear
+"decay" policy or exponential decay. This demo runs the same steps with PyTorch on
+scikit-learn's digits (1,797 8x8 images, shipped with scikit-learn, no download):
+
+1. an LR range test (linear ramp, validation accuracy after every step) on a small MLP;
+2. the bounds the paper's rule suggests (``RangeTestResult.suggest()``);
+3. the same model, from the same initial weights and batch order per seed, trained
+   with a fixed LR, the paper's decay, exponential decay and triangular2, each for the
+   same number of steps, every LR set by ``cyclr.adapters.torch.ScheduleLR``;
+4. a Markdown report with the measured numbers, the figures and ``results.json``.
+
+torch, scikit-learn and matplotlib are imported only when the demo runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .advice import iterations_per_epoch, suggest_step_size
+from .policies import constant, decay, exponential, triangular2
+
+SCHEDULES = ("fixed", "decay", "exp", "triangular2")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything that defines a demo run; written into the report and results.json."""
+
+    seeds: tuple
+    steps: int                       # optimizer updates per training run
+    batch_size: int = 64
+    epochs_per_half_cycle: int = 4   # the paper's CIFAR-10 setting (2000 = 4 epochs)
+    cycles: int = 4                  # default run length, in triangular2 cycles
+    hidden: tuple = (128, 64)
+    momentum: float = 0.9
+    range_start_lr: float = 0.0
+    range_end_lr: float = 1.0
+    range_epochs: int = 8            # the paper: "run the model for several epochs"
+    evals_per_epoch: int = 2
+    threads: int = 1
+    quick: bool = False
+    fixed_lr: float | None = None    # None: the middle of the suggested bounds
+
+    @classmethod
+    def from_args(cls, args, n_train: int) -> "Config":
+        quick = bool(args.quick)
+        base = dict(epochs_per_half_cycle=1, cycles=2, range_epochs=2,
+                    hidden=(32,)) if quick else {}
+        probe = cls(seeds=(), steps=1, threads=args.threads, quick=quick, **base)
+        default_steps = 2 * probe.cycles * probe.step_size(n_train)
+        seeds = args.seeds if args.seeds is not None else (2 if quick else 3)
+        return dataclasses.replace(
+            probe, seeds=tuple(range(seeds)),
+            steps=args.steps if args.steps is not None else default_steps,
+            fixed_lr=getattr(args, "fixed_lr", None))
+
+    def step_size(self, n_train: int) -> int:
+        """The paper's step size: ``epochs_per_half_cycle`` epochs of iterations."""
+        return suggest_step_size(n_train, self.batch_size, self.epochs_per_half_cycle)
+
+    def eval_every(self, n_train: int) -> int:
+        return max(1, iterations_per_epoch(n_train, self.batch_size)
+                   // self.evals_per_epoch)
+
+
+def add_arguments(parser) -> None:
+    """The ``cyclr demo`` options (kept here so the CLI need not import the demo's
+    heavy dependencies to build its parser)."""
+    parser.add_argument("--out", type=Path, default=Path("cyclr-demo"), metavar="DIR",
+                        help="output folder (default: cyclr-demo)")
+    parser.add_argument("--seeds", type=int, default=None, metavar="N",
+                        help="seeds per schedule (default 3; 2 with --quick)")
+    parser.add_argument("--steps", type=int, default=None, metavar="N",
+                        help="training steps per run (default: 4 triangular2 cycles with "
+                             "a step size of 4 epochs; --quick: 2 cycles, 1 epoch)")
+    parser.add_argument("--fixed-lr", type=float, default=None, metavar="LR",
+                        help="the fixed-LR baseline (default: the middle of the "
+                             "suggested bounds)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a much shorter run with a smaller model (seconds), for CI "
+                             "and a first look")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads (default 1: the model is too small to "
+                             "gain from more, and extra threads slow it down a lot on "
+                             "busy cores)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars on standard error")
+
+
+def check_arguments(args) -> str | None:
+    """A usage error in the demo options, or None."""
+    for name in ("seeds", "steps", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name} must be >= 1, got {value}"
+    if args.fixed_lr is not None and not (math.isfinite(args.fixed_lr)
+                                          and args.fixed_lr > 0):
+        return f"--fixed-lr must be a finite number > 0, got {args.fixed_lr}"
+    return None
+
+
+# ---------------------------------------------------------------- data and model
+
+class Batches:
+    """Re-iterable minibatches: each pass is a new shuffle drawn from ``generator``, so
+    a seed fixes the whole batch order, whichever schedule consumes it."""
+
+    def __init__(self, inputs, targets, batch_size, generator):
+        self.inputs, self.targets = inputs, targets
+        self.batch_size, self.generator = batch_size, generator
+
+    def __iter__(self):
+        import torch
+
+        order = torch.randperm(len(self.targets), generator=self.generator)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.inputs[idx], self.targets[idx]
+
+
+def load_data():
+    """Digits split 64/16/20 into train/validation/test (stratified, fixed split),
+    standardized with the training split's statistics, as float32 tensors."""
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=0.2, random_state=0, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=0.2, random_state=0, stratify=y_rest)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std[std == 0] = 1.0      # pixels that are always blank in the training split
+
+    def tensors(a, b):
+        return (torch.tensor((a - mean) / std, dtype=torch.float32),
+                torch.tensor(b, dtype=torch.int64))
+
+    return {"train": tensors(x_train, y_train), "val": tensors(x_val, y_val),
+            "test": tensors(x_test, y_test)}
+
+
+def make_model(hidden, seed):
+    """An MLP 64 -> hidden... -> 10 with ReLU, its weights drawn from ``seed``."""
+    import torch
+
+    torch.manual_seed(seed)
+    layers, width = [], 64
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    layers.append(torch.nn.Linear(width, 10))
+    return torch.nn.Sequential(*layers)
+
+
+def accuracy(model, inputs, targets) -> float:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        correct = (model(inputs).argmax(dim=1) == targets).double().mean().item()
+    model.train()
+    return correct
+
+
+# ---------------------------------------------------------------- the four steps
+
+def lr_range_test(config, data, progress):
+    """Step 1: the LR range test on a fresh model, with the paper's linear ramp."""
+    import torch
+
+    from .adapters.torch import range_test
+
+    x_train, y_train = data["train"]
+    model = make_model(config.hidden, seed=10_000)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.range_start_lr,
+                                momentum=config.momentum)
+    per_epoch = iterations_per_epoch(len(y_train), config.batch_size)
+    loader = Batches(x_train, y_train, config.batch_size,
+                     torch.Generator().manual_seed(10_000))
+    return range_test(model, optimizer, torch.nn.functional.cross_entropy, loader,
+                      start_lr=config.range_start_lr, end_lr=config.range_end_lr,
+                      num_steps=config.range_epochs * per_epoch, mode="linear",
+                      val_loader=[data["val"]], diverge_factor=None, progress=progress)
+
+
+def make_schedules(config, base_lr, max_lr, step_size):
+    """Step 2: the four schedules of the comparison, from the suggested bounds."""
+    fixed_lr = config.fixed_lr if config.fixed_lr is not None else (base_lr + max_lr) / 2
+    # Exponential decay from max_lr that arrives at base_lr on the last step.
+    gamma = (base_lr / max_lr) ** (1.0 / max(1, config.steps - 1)) if max_lr > 0 else 1.0
+    return {
+        "fixed": constant(fixed_lr),
+        # The paper's decay test: max_lr down to base_lr over one step size, then held.
+        "decay": decay(max_lr, base_lr, step_size),
+        "exp": exponential(max_lr, min(1.0, gamma)),
+        "triangular2": triangular2(base_lr, max_lr, step_size),
+    }
+
+
+def train(config, data, schedule, seed, tick):
+    """Step 3, one run: ``config.steps`` updates of SGD whose LR ``ScheduleLR`` sets
+    from ``schedule``. Returns the test-accuracy curve and the LR of every update."""
+    import torch
+
+    from .adapters.torch import ScheduleLR
+
+    x_train, y_train = data["train"]
+    x_test, y_test = data["test"]
+    model = make_model(config.hidden, seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=schedule(0), momentum=config.momentum)
+    scheduler = ScheduleLR(optimizer, schedule)
+    batches = Batches(x_train, y_train, config.batch_size,
+                      torch.Generator().manual_seed(seed))
+    every = config.eval_every(len(y_train))
+    steps, accs, lrs = [0], [accuracy(model, x_test, y_test)], []
+    done = 0
+    while done < config.steps:
+        for inputs, targets in batches:
+            lrs.append(optimizer.param_groups[0]["lr"])
+            loss = torch.nn.functional.cross_entropy(model(inputs), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            done += 1
+            if done % every == 0 or done == config.steps:
+                steps.append(done)
+                accs.append(accuracy(model, x_test, y_test))
+            tick()
+            if done == config.steps:
+                break
+    return {"steps": steps, "test_accuracy": accs, "lrs": lrs}
+
+
+def iterations_to_reach(steps, accs, target) -> int | None:
+    """The first evaluated step at which the accuracy is at least ``target``, or None.
+
+    Examples:
+        >>> iterations_to_reach([0, 10, 20, 30], [0.1, 0.8, 0.95, 0.9], 0.9)
+        20
+        >>> iterations_to_reach([0, 10], [0.1, 0.5], 0.9) is None
+        True
+    """
+    for step, acc in zip(steps, accs):
+        if acc >= target:
+            return int(step)
+    return None
+
+
+def summarize(runs, target):
+    """Step 4: per schedule, final accuracy over seeds and iterations to ``target``
+    (on the seed-mean curve, and per seed)."""
+    out = {}
+    for name, by_seed in runs.items():
+        finals = np.array([r["test_accuracy"][-1] for r in by_seed])
+        steps = by_seed[0]["steps"]
+        mean_curve = np.mean([r["test_accuracy"] for r in by_seed], axis=0)
+        out[name] = {
+            "final_mean": float(finals.mean()),
+            "final_std": float(finals.std(ddof=1)) if len(finals) > 1 else 0.0,
+            "finals": finals.tolist(),
+            "reach_mean_curve": iterations_to_reach(steps, mean_curve, target),
+            "reach_per_seed": [iterations_to_reach(r["steps"], r["test_accuracy"], target)
+                               for r in by_seed],
+        }
+    return out
+
+
+# ---------------------------------------------------------------- progress
+
+class Progress:
+    """A progress bar on stderr for the training runs; silent unless ``enabled`` and
+    stderr is a terminal."""
+
+    def __init__(self, total, enabled, width=28):
+        self.total, self.done, self.width = total, 0, width
+        self.enabled = enabled and sys.stderr.isatty()
+        self.label = ""
+        self._start = time.monotonic()
+        self._drawn = -math.inf
+
+    def tick(self):
+        self.done += 1
+        now = time.monotonic()
+        if self.enabled and (now - self._drawn > 0.1 or self.done == self.total):
+            self._drawn = now
+            filled = self.width * self.done // self.total
+            rate = self.done / max(now - self._start, 1e-9)
+            eta = (self.total - self.done) / rate
+            sys.stderr.write(f"\rtraining [{'#' * filled}{'.' * (self.width - filled)}] "
+                             f"{100 * self.done // self.total:3d}% {self.label:<22} "
+                             f"~{eta:4.0f}s left")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- the command
+
+def run_demo(args) -> int:
+    """``cyclr demo``: run everything and write the report; returns the exit status."""
+    import torch
+
+    from . import _demo_report
+
+    started = time.monotonic()
+    torch.set_num_threads(args.threads)
+    data = load_data()
+    n_train = len(data["train"][1])
+    config = Config.from_args(args, n_train)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    result = lr_range_test(config, data, progress=args.progress)
+    base_lr, max_lr = result.suggest()
+    step_size = config.step_size(n_train)
+    schedules = make_schedules(config, base_lr, max_lr, step_size)
+
+    progress = Progress(len(schedules) * len(config.seeds) * config.steps, args.progress)
+    runs = {}
+    try:
+        for name, schedule in schedules.items():
+            runs[name] = []
+            for seed in config.seeds:
+                progress.label = f"{name}, seed {seed}"
+                runs[name].append(train(config, data, schedule, seed, progress.tick))
+    finally:
+        progress.close()
+
+    target = float(np.mean([r["test_accuracy"][-1] for r in runs["fixed"]]))
+    summary = summarize(runs, target)
+    results = {
+        "cyclr_version": __version__,
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "config": dataclasses.asdict(config),
+        "data": {k: len(v[1]) for k, v in data.items()},
+        "iterations_per_epoch": iterations_per_epoch(n_train, config.batch_size),
+        "step_size": step_size,
+        "range_test": {
+            "lrs": result.lrs.tolist(),
+            "val_accuracy": result.accuracies.tolist(),
+            "val_loss": result.losses.tolist(),
+            "stop_reason": result.stop_reason,
+            "suggested": {"base_lr": base_lr, "max_lr": max_lr},
+        },
+        "schedules": {name: s.to_dict() for name, s in schedules.items()},
+        "target_accuracy": target,
+        "summary": summary,
+        "runs": {name: [{"seed": seed, "steps": r["steps"],
+                         "test_accuracy": r["test_accuracy"]}
+                        for seed, r in zip(config.seeds, by_seed)]
+                 for name, by_seed in runs.items()},
+        # The LR the optimizer held at each update of the first seed's run, as read
+        # from the optimizer: the record that ScheduleLR drove training.
+        "lrs_used": {name: by_seed[0]["lrs"] for name, by_seed in runs.items()},
+    }
+    figures = _demo_report.write_figures(out, result, schedules, runs, target, config)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    report = out / "report.md"
+    report.write_text(_demo_report.markdown(results, figures, schedules, args))
+    print(f"wrote {report} and {', '.join(figures.values())} "
+          f"in {results['seconds']:.0f} s")
+    for line in _demo_report.findings(results):
+        print(line)
+    return 0

@@ -1,0 +1,187 @@
+"""``cyclr demo`` end to end (shortened with ``--quick``), checked against what the run
+recorded: the report's numbers are the measured ones, the bounds come from the range
+test, and every LR the optimizer used came from the core's schedule."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch  # noqa: F401  (the demo needs it: a missing torch must fail here)
+
+import cyclr
+from cyclr import _demo_report, demo
+from cyclr.__main__ import main
+from cyclr.rangetest import RangeTestResult
+
+CYCLR = Path(sys.executable).parent / "cyclr"
+FIGURES = {"range_test.png": (800, 420), "schedules.png": (800, 380),
+           "accuracy.png": (1000, 400)}
+
+
+def png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One ``cyclr demo --quick`` through the console script."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    r = subprocess.run([str(CYCLR), "demo", "--quick", "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    results = json.loads((out / "results.json").read_text())
+    return out, r, results, (out / "report.md").read_text()
+
+
+def test_quick_demo_writes_the_report_figures_and_results(quick):
+    out, r, results, report = quick
+    assert r.stderr == ""                       # --no-progress, and no warnings
+    assert r.stdout.startswith(f"wrote {out / 'report.md'} and range_test.png")
+    for name, size in FIGURES.items():
+        assert png_size(out / name) == size
+        assert f"]({name})" in report           # linked from the report
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*FIGURES, "report.md", "results.json"])
+    c = results["config"]
+    assert c["quick"] and c["seeds"] == [0, 1] and c["threads"] == 1
+    assert c["steps"] == 2 * c["cycles"] * results["step_size"]
+    assert results["data"] == {"train": 1149, "val": 288, "test": 360}  # all 1797 digits
+
+
+def test_every_lr_the_optimizer_used_came_from_the_schedule(quick):
+    _, _, results, _ = quick
+    steps = results["config"]["steps"]
+    assert set(results["lrs_used"]) == set(demo.SCHEDULES)
+    for name, used in results["lrs_used"].items():
+        schedule = cyclr.from_dict(results["schedules"][name])
+        assert len(used) == steps
+        np.testing.assert_array_equal(np.array(used), schedule.array(steps))
+
+
+def test_the_bounds_are_the_range_tests_suggestion(quick):
+    _, _, results, report = quick
+    rt, c = results["range_test"], results["config"]
+    lrs = np.array(rt["lrs"])
+    # the paper's linear ramp, from the configured start to end
+    np.testing.assert_allclose(lrs, np.linspace(c["range_start_lr"], c["range_end_lr"],
+                                                len(lrs)), rtol=0, atol=1e-12)
+    curve = RangeTestResult(lrs, rt["val_loss"], rt["val_accuracy"], mode="linear",
+                            smoothing=0.8)
+    base_lr, max_lr = curve.suggest()
+    assert rt["suggested"] == {"base_lr": base_lr, "max_lr": max_lr}
+    assert max_lr == pytest.approx(4 * base_lr)            # base_lr = max_lr / 4
+    s = {name: cyclr.from_dict(d) for name, d in results["schedules"].items()}
+    assert s["triangular2"] == cyclr.triangular2(base_lr, max_lr, results["step_size"])
+    assert s["decay"] == cyclr.decay(max_lr, base_lr, results["step_size"])
+    assert s["fixed"] == cyclr.constant((base_lr + max_lr) / 2)
+    exp = s["exp"].array(c["steps"])
+    assert exp[0] == max_lr and exp[-1] == pytest.approx(base_lr, rel=1e-9)
+    assert f"**base_lr = {base_lr:.4g}**" in report and f"**max_lr = {max_lr:.4g}**" in report
+
+
+def test_the_report_states_the_measured_numbers(quick):
+    _, r, results, report = quick
+    runs, summary = results["runs"], results["summary"]
+    fixed_finals = [run["test_accuracy"][-1] for run in runs["fixed"]]
+    target = np.mean(fixed_finals)
+    assert results["target_accuracy"] == pytest.approx(target, abs=1e-15)
+    steps = results["config"]["steps"]
+    for name in demo.SCHEDULES:
+        finals = np.array([run["test_accuracy"][-1] for run in runs[name]])
+        assert all(run["steps"][-1] == steps for run in runs[name])
+        assert all(0.0 <= a <= 1.0 for run in runs[name] for a in run["test_accuracy"])
+        # every schedule learned the digits (10 classes: chance is 10%)
+        assert finals.min() > 0.75
+        s = summary[name]
+        assert s["final_mean"] == pytest.approx(finals.mean(), abs=1e-15)
+        assert s["final_std"] == pytest.approx(finals.std(ddof=1), abs=1e-15)
+        # iterations to the target, recomputed from the recorded curves
+        mean_curve = np.mean([run["test_accuracy"] for run in runs[name]], axis=0)
+        hits = [st for st, a in zip(runs[name][0]["steps"], mean_curve) if a >= target]
+        assert s["reach_mean_curve"] == (hits[0] if hits else None)
+        row = (f"| {_demo_report.LABELS[name]} | {100 * finals.mean():.2f}% ± "
+               f"{100 * finals.std(ddof=1):.2f}% | "
+               f"{hits[0] if hits else 'not reached'} |")
+        assert row in report
+    assert f"**{100 * target:.2f}%**" in report
+    # the fixed LR's own mean curve ends at the target, so it reaches it by the end
+    assert summary["fixed"]["reach_mean_curve"] <= steps
+    findings = _demo_report.findings(results)
+    assert r.stdout.splitlines()[1:] == findings
+    for line in findings:
+        assert f"- {line}" in report
+
+
+def test_demo_in_process_with_steps_seeds_and_fixed_lr(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["demo", "--quick", "--steps", "25", "--seeds", "1", "--fixed-lr", "0.05",
+               "--no-progress"])
+    assert rc == 0
+    out = tmp_path / "cyclr-demo"                    # the default output folder
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["steps"] == 25 and results["config"]["seeds"] == [0]
+    assert cyclr.from_dict(results["schedules"]["fixed"]) == cyclr.constant(0.05)
+    assert all(len(v) == 25 for v in results["lrs_used"].values())
+    assert all(s["final_std"] == 0.0 for s in results["summary"].values())
+    report = (out / "report.md").read_text()
+    assert "`constant(0.05)`: the LR given with `--fixed-lr`" in report
+    assert "Reproduce: `cyclr demo --out cyclr-demo --seeds 1 --steps 25 --fixed-lr 0.05 " \
+           "--quick`" in report
+    assert "wrote cyclr-demo/report.md" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the pieces
+
+def test_iterations_to_reach():
+    steps = [0, 5, 10, 15]
+    assert demo.iterations_to_reach(steps, [0.1, 0.5, 0.9, 0.95], 0.9) == 10
+    assert demo.iterations_to_reach(steps, [0.1, 0.5, 0.9, 0.95], 0.96) is None
+    assert demo.iterations_to_reach(steps, [0.97, 0.5, 0.9, 0.95], 0.96) == 0
+
+
+def test_summarize_against_hand_computed_values():
+    runs = {
+        "fixed": [{"steps": [0, 10, 20], "test_accuracy": [0.1, 0.8, 0.9]},
+                  {"steps": [0, 10, 20], "test_accuracy": [0.1, 0.7, 0.8]}],
+        "triangular2": [{"steps": [0, 10, 20], "test_accuracy": [0.1, 0.9, 0.9]},
+                        {"steps": [0, 10, 20], "test_accuracy": [0.1, 0.8, 0.86]}],
+    }
+    out = demo.summarize(runs, target=0.85)
+    assert out["fixed"]["final_mean"] == pytest.approx(0.85)
+    assert out["fixed"]["final_std"] == pytest.approx(np.sqrt(0.005))
+    assert out["fixed"]["reach_mean_curve"] == 20
+    assert out["fixed"]["reach_per_seed"] == [20, None]
+    assert out["triangular2"]["reach_mean_curve"] == 10    # mean 0.85 at step 10
+    assert out["triangular2"]["reach_per_seed"] == [10, 20]
+
+
+@pytest.mark.parametrize("clr, fixed, start", [
+    ((40, [40, 50]), (90, [90, 80]), "This run is consistent with the paper's claim"),
+    ((40, [40, None]), (90, [90, 30]), "Mixed: "),
+    ((90, [90, 90]), (90, [90, 90]), "This run does not show the paper's claim"),
+    ((None, [None, None]), (90, [90, 90]), "This run does not show the paper's claim"),
+])
+def test_verdict(clr, fixed, start):
+    summary = {"triangular2": {"reach_mean_curve": clr[0], "reach_per_seed": clr[1]},
+               "fixed": {"reach_mean_curve": fixed[0], "reach_per_seed": fixed[1]}}
+    text = _demo_report.verdict(summary)
+    assert text.startswith(start)
+    if clr[0] is not None and clr[0] < fixed[0]:
+        assert f"{fixed[0] / clr[0]:.1f}x fewer" in text
+
+
+def test_config_defaults_follow_the_papers_step_size_advice():
+    args = type("Args", (), {"quick": False, "seeds": None, "steps": None, "threads": 1,
+                             "fixed_lr": None})()
+    config = demo.Config.from_args(args, n_train=1149)
+    assert config.step_size(1149) == 4 * 18 == cyclr.suggest_step_size(1149, 64, 4)
+    assert config.steps == 4 * 2 * 72 and config.seeds == (0, 1, 2)
+    assert config.eval_every(1149) == 9                   # twice per epoch of 18
