@@ -1,0 +1,111 @@
+"""Section 4: a compiled training step whose optimizer reads its LR from a cyclr schedule,
+against the same step with the framework's native schedule.
+
+Keras: ``model.fit`` on scikit-learn's digits with SGD + momentum, timed per step, cyclr
+``one_cycle`` through ``cyclr.adapters.keras.schedule`` against ``CosineDecay``.
+Optax: a jitted update (gradient, ``optax.sgd`` with momentum, apply) on the same data,
+``cyclr.adapters.optax.schedule`` against ``optax.cosine_onecycle_schedule``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import cyclr
+from _harness import Row, best_of, fmt_time, skipped
+
+TOTAL = 100_000                  # schedule length: longer than any run here
+TOP = 1e-2
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    return (x[:1792] / 16.0).astype(np.float32), y[:1792].astype(np.int32)
+
+
+def _adapter(name: str):
+    """The cyclr adapter module, or None if it is not written yet."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"cyclr.adapters.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"cyclr.adapters.{name}":
+            raise
+        return None
+
+
+def keras_rows(epochs: int, repeat: int) -> list[Row]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    what, against = "Keras `model.fit` step, cyclr one_cycle", "same with `CosineDecay`"
+    adapter = _adapter("keras")
+    if adapter is None:
+        return [skipped(4, what, against, "cyclr.adapters.keras not written yet")]
+    x, y = _digits()
+    batch = 32
+
+    def fitter(lr):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(10)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr, momentum=0.9),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return lambda: model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0,
+                                 shuffle=False)
+
+    t = best_of({"cyclr": fitter(adapter.schedule(cyclr.one_cycle(TOP, TOTAL), TOTAL)),
+                 "native": fitter(keras.optimizers.schedules.CosineDecay(TOP, TOTAL))},
+                number=1, repeat=repeat)
+    steps = epochs * len(x) // batch
+    return [Row(4, what, against, fmt_time(t["cyclr"] / steps), fmt_time(t["native"] / steps),
+                t["cyclr"] / t["native"], ("<=", 1.05))]
+
+
+def optax_rows(steps: int, repeat: int) -> list[Row]:
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    what, against = "Optax jitted update, cyclr one_cycle", "same with `cosine_onecycle_schedule`"
+    adapter = _adapter("optax")
+    if adapter is None:
+        return [skipped(4, what, against, "cyclr.adapters.optax not written yet")]
+    x, y = map(jnp.asarray, _digits())
+    key1, key2 = jax.random.split(jax.random.PRNGKey(0))
+    params = {"w1": jax.random.normal(key1, (64, 64)) * 0.1, "b1": jnp.zeros(64),
+              "w2": jax.random.normal(key2, (64, 10)) * 0.1, "b2": jnp.zeros(10)}
+
+    def loss(p):
+        logits = jax.nn.relu(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    def trainer(lr):
+        opt = optax.sgd(lr, momentum=0.9)
+
+        @jax.jit
+        def update(p, state):
+            updates, state = opt.update(jax.grad(loss)(p), state, p)
+            return optax.apply_updates(p, updates), state
+
+        carry = [params, opt.init(params)]
+
+        def run():
+            p, state = carry
+            for _ in range(steps):
+                p, state = update(p, state)
+            jax.block_until_ready(p)
+            carry[:] = [p, state]
+
+        return run
+
+    t = best_of({"cyclr": trainer(adapter.schedule(cyclr.one_cycle(TOP, TOTAL), TOTAL)),
+                 "native": trainer(optax.cosine_onecycle_schedule(TOTAL, TOP))},
+                number=1, repeat=repeat)
+    return [Row(4, what, against, fmt_time(t["cyclr"] / steps), fmt_time(t["native"] / steps),
+                t["cyclr"] / t["native"], ("<=", 1.05))]

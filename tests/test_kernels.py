@@ -1,0 +1,255 @@
+"""The fast paths of ``cyclr._core`` against its one-step kernels, bit for bit.
+
+``s.array`` takes exact shortcuts that ``s(i)`` does not: a cyclic fill tabulates the
+window of one cycle and computes the envelope factor once per cycle, 1cycle is filled
+phase by phase, step decay period by period. Which path a fill takes depends on its
+length (a table only when the run is at least 16 table sizes long), the period (whole,
+at most 65536 steps) and how far the steps go (fractional step sizes only below 2**52),
+so the tests draw lengths, periods and starts on both sides of those limits and compare
+every value with the one-step kernel, ``s(i)``, and with fills taken in small chunks.
+``s(i)`` itself is called by vectorcall; the last tests check that path against
+``tp_call``'s.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import cyclr
+from cyclr._core import Kernel
+from strategies import SHAPES, bounds, gammas, one_cycle_schedules
+
+TABLE_MAX = 65536                 # the longest tabulated cycle (cyclr/_core.pyx)
+EXACT = 2**52                     # fractional step sizes take the fast path below this
+HAVE_VECTORCALL = 1 << 11         # Py_TPFLAGS_HAVE_VECTORCALL
+
+
+def one_step(s, start, n):
+    return np.array([s(start + k) for k in range(n)], dtype=np.float64)
+
+
+def assert_bits_equal(got, want):
+    assert got.dtype == want.dtype and got.shape == want.shape
+    bits = np.uint64 if got.dtype == np.float64 else np.uint32
+    mismatch = np.flatnonzero(got.view(bits) != want.view(bits))
+    assert mismatch.size == 0, (
+        f"{mismatch.size} values differ, first at {mismatch[0]}: "
+        f"{got[mismatch[0]]!r} != {want[mismatch[0]]!r}")
+
+
+# -- strategies -------------------------------------------------------------------------
+
+whole = st.integers(min_value=1, max_value=60)
+
+
+@st.composite
+def step_sizes(draw):
+    """(up, down): whole numbers, fractional ones that add up to a whole period (the
+    fast path's float branch), or fractional ones that do not (the generic path)."""
+    kind = draw(st.sampled_from(["whole", "whole", "halves", "quarters", "ragged"]))
+    if kind == "whole":
+        return draw(whole), draw(st.one_of(st.none(), whole))
+    if kind == "halves":
+        return draw(whole) - 0.5, draw(whole) + 0.5
+    if kind == "quarters":
+        a = draw(st.integers(1, 120))
+        b = 4 * draw(st.integers(1, 40)) - a % 4 or 4
+        return a / 4, b / 4
+    return draw(st.floats(0.3, 40.0)), draw(st.floats(0.3, 40.0))
+
+
+@st.composite
+def cyclic_kernels(draw):
+    """Any built-in cyclic policy and shape, maybe as inverted (momentum) kernel."""
+    base, top = draw(bounds())
+    up, down = draw(step_sizes())
+    shape = draw(st.sampled_from(SHAPES))
+    kind = draw(st.sampled_from(["triangular", "triangular2", "exp_steps", "exp_cycles"]))
+    if kind.startswith("exp"):
+        s = cyclr.exp_range(base, top, up, step_size_down=down, shape=shape,
+                            gamma=draw(gammas),
+                            scale_mode="iterations" if kind == "exp_steps" else "cycle")
+    else:
+        s = cyclr.cyclic(base, top, up, step_size_down=down, policy=kind, shape=shape)
+    if draw(st.booleans()):
+        lo, hi = draw(bounds())
+        s = s.momentum_schedule(min(lo, 1.0), min(hi, 1.0))
+    return s
+
+
+def near(x, spread=5000):
+    return st.integers(max(0, x - spread), x + spread)
+
+
+starts = st.one_of(st.integers(0, 10**6), near(EXACT), near(2**53), near(2**62),
+                   st.integers(2**63 - 1 - 4000, 2**63 - 1))
+
+# Long enough to take the table path for every period drawn above (at most 120 steps).
+lengths = st.one_of(st.integers(0, 40), st.integers(16 * 121, 16 * 121 + 600))
+
+
+def clip(start, n):
+    return min(n, 2**63 - start)
+
+
+# -- cyclic ---------------------------------------------------------------------------
+
+@given(cyclic_kernels(), starts, lengths)
+@example(cyclr.triangular(0.0, 1.0, 2.5, step_size_down=1.5), EXACT - 3000, 2500)
+@example(cyclr.triangular(0.0, 1.0, 2.5, step_size_down=1.5), EXACT - 1000, 2500)
+@example(cyclr.triangular2(0.1, 1.0, 3, shape="hann"), 2**63 - 2000, 2000)
+@example(cyclr.exp_range(0.1, 1.0, 5, gamma=0.999), 0, 3000)
+def test_cyclic_fill_equals_one_step_kernel(s, start, n):
+    n = clip(start, n)
+    want = one_step(s, start, n)
+    assert_bits_equal(s.array(n, start=start), want)
+    assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
+
+
+@given(cyclic_kernels(), starts, st.lists(st.integers(1, 300), min_size=2, max_size=8))
+def test_small_chunks_concatenate_to_a_tabulated_fill(s, start, chunks):
+    # A long fill takes the table path; fills shorter than 16 cycles compute each
+    # window value directly. Both must give the same bits at every step.
+    n = clip(start, 16 * 121 + sum(chunks))
+    whole_run = s.array(n, start=start)
+    cuts = np.minimum(np.cumsum([0] + chunks), n).tolist() + [n]
+    parts = [s.array(b - a, start=start + a) for a, b in zip(cuts, cuts[1:]) if b > a]
+    assert_bits_equal(np.concatenate(parts), whole_run)
+
+
+@pytest.mark.parametrize("period", [TABLE_MAX - 1, TABLE_MAX, TABLE_MAX + 1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_longest_tabulated_cycles(period, dtype):
+    s = cyclr.triangular2(0.001, 0.01, period // 2, step_size_down=period - period // 2,
+                          shape="welch")
+    n = 16 * 2 * period + 7              # long enough for a table in both dtypes
+    start = 3 * period - 5
+    whole_run = s.array(n, start=start, dtype=dtype)
+    chunk = period                        # too short to tabulate: the direct path
+    parts = [s.array(min(chunk, n - a), start=start + a, dtype=dtype)
+             for a in range(0, n, chunk)]
+    assert_bits_equal(np.concatenate(parts), whole_run)
+    rng = np.random.default_rng(period)
+    for j in rng.integers(0, n, 300).tolist() + [0, period - 1, period, n - 1]:
+        assert whole_run[j] == dtype(s(start + j))
+
+
+@given(st.sampled_from([(2.5, 1.5), (0.75, 3.25), (7.5, 0.5)]),
+       st.integers(-3000, 3000), st.integers(1, 6000))
+def test_fractional_step_sizes_across_two_to_the_52(sizes, offset, n):
+    # Below 2**52 a whole period of fractional step sizes is filled cycle by cycle;
+    # from 2**52 on, per step. The two must agree where a fill straddles the limit.
+    s = cyclr.triangular(0.0, 1.0, sizes[0], step_size_down=sizes[1], shape="hann")
+    start = EXACT + offset
+    assert_bits_equal(s.array(n, start=start), one_step(s, start, n))
+
+
+# -- 1cycle and step decay ----------------------------------------------------------------
+
+@given(one_cycle_schedules(), st.booleans(), st.integers(0, 12_000), st.integers(0, 6000))
+def test_one_cycle_fill_equals_one_step_kernel(s, momentum, start, n):
+    if momentum:
+        s = s.momentum_schedule(0.85, 0.95)
+    want = one_step(s, start, n)
+    assert_bits_equal(s.array(n, start=start), want)
+    assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
+
+
+@pytest.mark.parametrize("total", [2**53 + 7, 2**62 + 3, 2**63 - 1])
+@pytest.mark.parametrize("pct_start,three_phase", [(0.3, False), (0.25, True)])
+def test_one_cycle_phase_ends_at_huge_steps(total, pct_start, three_phase):
+    # Near 2**62 consecutive steps round to the same double: the phase test must see
+    # the same doubles in the fill as in the one-step kernel.
+    s = cyclr.one_cycle(0.1, total, pct_start=pct_start, three_phase=three_phase)
+    ends = [int(pct_start * total) - 1, int(2 * pct_start * total) - 2, total - 1]
+    for end in ends:
+        start = max(0, end - 3000)
+        n = clip(start, 6000)
+        assert_bits_equal(s.array(n, start=start), one_step(s, start, n))
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 60, 0.5, 2.5, 1.25])
+@pytest.mark.parametrize("start", [0, 59, 10**6 + 1, EXACT - 300, 2**62 + 5])
+def test_step_decay_fill_equals_one_step_kernel(size, start):
+    s = cyclr.step_decay(0.3, 0.9, size)
+    assert_bits_equal(s.array(700, start=start), one_step(s, start, 700))
+
+
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+@pytest.mark.parametrize("max_lr,total,pct_start,three_phase", [
+    (0.1, 100, 0.3, False), (0.37, 1000, 0.25, True), (3.0, 20, 0.5, False),
+    (0.011, 4000, 0.125, True), (1e-3, 10**7, 0.3, False)])
+def test_one_cycle_at_whole_phase_ends(anneal, max_lr, total, pct_start, three_phase):
+    # pct_start * total_steps whole: a step lands exactly on each phase end, where the
+    # two adjacent phases give the same value in exact arithmetic but not always in
+    # floating point; the fill must pick the phase the one-step kernel picks.
+    s = cyclr.one_cycle(max_lr, total, pct_start=pct_start, three_phase=three_phase,
+                        anneal=anneal)
+    for m in (s, s.momentum_schedule(0.85, 0.95)):
+        for end in (int(pct_start * total) - 1, int(2 * pct_start * total) - 2, total - 1):
+            start = max(0, end - 40)
+            assert_bits_equal(m.array(80, start=start), one_step(m, start, 80))
+    assert_bits_equal(s.array(min(total, 5000)), one_step(s, 0, min(total, 5000)))
+
+
+def test_chain_of_fast_segments():
+    s = cyclr.chain((cyclr.triangular2(1e-3, 1e-2, 50), 4001),
+                    (cyclr.one_cycle(1e-2, 3000).momentum_schedule(0.8, 0.9), 2999),
+                    (cyclr.step_decay(0.1, 0.5, 7), 1000),
+                    cyclr.exp_range(1e-5, 1e-4, 40, gamma=0.9999, shape="hann"))
+    n = 12_000
+    assert_bits_equal(s.array(n, start=17), one_step(s, 17, n))
+
+
+# -- s(i) by vectorcall ---------------------------------------------------------------------
+
+def every_kind():
+    tri = cyclr.triangular(0.001, 0.01, 20)
+    return [tri, tri.momentum_schedule(0.8, 0.9), cyclr.one_cycle(0.1, 100),
+            cyclr.constant(0.1), cyclr.decay(0.1, 0.01, 10), cyclr.exponential(0.1, 0.99),
+            cyclr.step_decay(0.1, 0.5, 3), cyclr.chain((tri, 30), cyclr.constant(0.1)),
+            cyclr.cyclic(0.0, 1.0, 4, scale_fn=lambda c: 1.0 / c)]
+
+
+@pytest.mark.parametrize("s", every_kind(), ids=lambda s: type(s).__name__)
+def test_every_schedule_type_is_called_by_vectorcall(s):
+    assert type(s).__flags__ & HAVE_VECTORCALL
+
+
+@given(st.sampled_from(every_kind()), st.integers(0, 2**63 - 1))
+def test_vectorcall_and_tp_call_agree(s, i):
+    value = s(i)
+    assert type(value) is float
+    assert value == Kernel.__call__(s, i) == s(i=i) == s(np.int64(i))
+
+
+@pytest.mark.parametrize("args,kwargs,error,match", [
+    ((), {}, TypeError, "positional argument"),
+    ((1, 2), {}, TypeError, "positional argument"),
+    ((1,), {"j": 2}, TypeError, "keyword"),
+    ((), {"j": 2}, TypeError, "keyword"),
+    ((-1,), {}, ValueError, "step must be an integer >= 0, got -1"),
+    ((2**63,), {}, ValueError, "step must be an integer in"),
+    ((1.0,), {}, TypeError, "step must be an integer >= 0, got 1.0"),
+    ((True,), {}, TypeError, "step must be an integer >= 0, got True"),
+])
+def test_vectorcall_rejects_what_tp_call_rejects(args, kwargs, error, match):
+    s = cyclr.triangular(0.001, 0.01, 20)
+    with pytest.raises(error, match=match):
+        s(*args, **kwargs)
+    with pytest.raises(error, match=match):
+        Kernel.__call__(s, *args, **kwargs)
+
+
+def test_a_subclass_that_overrides_call_keeps_its_own():
+    class Shouting(cyclr.Cyclic):
+        __slots__ = ()
+
+        def __call__(self, i):
+            return f"step {i}!"
+
+    s = Shouting(0.001, 0.01, 20)
+    assert s(3) == "step 3!"
+    assert not type(s).__flags__ & HAVE_VECTORCALL
+    assert s.array(3).tolist() == [cyclr.triangular(0.001, 0.01, 20)(k) for k in range(3)]
