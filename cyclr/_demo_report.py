@@ -189,7 +189,7 @@ def markdown(results, figures, schedules, args) -> str:
         f"{c['batch_size']} ({per_epoch} iterations per epoch), cross-entropy loss.",
         f"- Every run: {c['steps']} iterations ({c['steps'] / per_epoch:.1f} epochs); seeds "
         f"{seeds}. A seed fixes the initial weights and the batch order, the same for "
-        f"every schedule. Test accuracy is measured every {max(1, per_epoch // c['evals_per_epoch'])} "
+        f"every schedule. Test accuracy is measured every {results['eval_every']} "
         f"iterations.",
         f"- PyTorch {results['torch_version']} on CPU, {c['threads']} thread(s); cyclr "
         f"{results['cyclr_version']}; the LR of every update set by "

@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 
-_BLOCKS = "▁▂▃▄▅▆▇█"
-_ASCII = "_.-:=+*#"
+BLOCKS = "▁▂▃▄▅▆▇█"
+ASCII = "_.-:=+*#"
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 # Enough pixels for axis labels to fit; few enough to keep a mistyped size from
 # asking matplotlib for gigabytes.
@@ -48,7 +48,7 @@ def sparkline(values: np.ndarray, width: int, *, ascii_only: bool = False) -> st
         >>> sparkline(np.array([0.0, 0.5, 1.0, 0.5, 0.0]), 5)
         '▁▅█▅▁'
     """
-    glyphs = _ASCII if ascii_only else _BLOCKS
+    glyphs = ASCII if ascii_only else BLOCKS
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return ""

@@ -354,6 +354,7 @@ def run_demo(args) -> int:
         "data": {k: len(v[1]) for k, v in data.items()},
         "iterations_per_epoch": iterations_per_epoch(n_train, config.batch_size),
         "step_size": step_size,
+        "eval_every": config.eval_every(n_train),
         "range_test": {
             "lrs": result.lrs.tolist(),
             "val_accuracy": result.accuracies.tolist(),

@@ -98,7 +98,8 @@ def test_main_returns_the_status_instead_of_raising(capsys):
 BAD = [
     ([], "the following arguments are required: COMMAND"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
-    (["show", "triangular", "--base-lr", "abc"], "argument --base-lr: invalid number value: 'abc'"),
+    (["show", "triangular", "--base-lr", "abc"],
+     "argument --base-lr: invalid number value: 'abc'"),
     (["show", "zigzag"], "argument POLICY: invalid choice: 'zigzag'"),
     (["show", "triangular", "--base-lr", "0.1", "--max-lr", "1", "--step-size", "4",
       "--shape", "square"], "argument --shape: invalid choice: 'square'"),
@@ -207,7 +208,8 @@ def test_sparkline_has_the_asked_width_and_shows_the_rise_and_fall():
     r = run("show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "50",
             "--steps", "100", "--width", "21")
     assert r.returncode == 0
-    blocks = [line for line in r.stdout.splitlines() if set(line) <= set("▁▂▃▄▅▆▇█")]
+    blocks = [line for line in r.stdout.splitlines()
+              if set(line) <= set(_render.BLOCKS)]
     assert len(blocks) == 1
     line = blocks[0]
     assert len(line) == 21
@@ -279,6 +281,17 @@ def test_csv_to_stdout_moves_the_summary_to_stderr():
     assert r.returncode == 0
     assert r.stdout == "step,lr\n0,0.0\n1,0.5\n2,1.0\n3,0.5\n4,0.0\n"
     assert "max lr      1 at step 2" in r.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    proc = subprocess.Popen([CYCLR, "show", "constant", "--lr", "1", "--steps", "2000000",
+                             "--csv", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=ENV)
+    assert proc.stdout.readline() == b"step,lr\n"
+    proc.stdout.close()                      # like `| head -1`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
 
 
 def test_unwritable_output_is_a_usage_error(tmp_path):

@@ -54,6 +54,9 @@ def test_quick_demo_writes_the_report_figures_and_results(quick):
     assert c["quick"] and c["seeds"] == [0, 1] and c["threads"] == 1
     assert c["steps"] == 2 * c["cycles"] * results["step_size"]
     assert results["data"] == {"train": 1149, "val": 288, "test": 360}  # all 1797 digits
+    every = results["eval_every"]
+    assert f"Test accuracy is measured every {every} iterations" in report
+    assert np.all(np.diff(results["runs"]["fixed"][0]["steps"]) == every)
 
 
 def test_every_lr_the_optimizer_used_came_from_the_schedule(quick):
@@ -139,6 +142,38 @@ def test_demo_in_process_with_steps_seeds_and_fixed_lr(tmp_path, monkeypatch, ca
 
 
 # ---------------------------------------------------------------- the pieces
+
+class _Terminal:
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_draws_on_a_terminal_only(monkeypatch):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    bar = demo.Progress(total=4, enabled=True, width=8)
+    bar.label = "fixed, seed 0"
+    for _ in range(4):
+        bar.tick()
+    bar.close()
+    last = term.text.split("\r")[-1]
+    assert last.startswith("training [########] 100% fixed, seed 0")
+    assert last.endswith("\n")
+    term.text = ""
+    quiet = demo.Progress(total=4, enabled=False)
+    quiet.tick()
+    quiet.close()
+    assert term.text == ""
+
 
 def test_iterations_to_reach():
     steps = [0, 5, 10, 15]
