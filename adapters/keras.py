@@ -280,7 +280,9 @@ class CyclicalLearningRate(_Lookup):
     window over cycles of ``2 * step_size`` steps and ``x`` the 1-based cycle number
     (``scale_mode="cycle"``) or the step (``"iterations"``), passed to ``scale_fn`` as
     a float64 tensor, as TFA passed a tensor. Endless; unlike TFA's, it saves and loads
-    (a module-level ``scale_fn`` is saved by import path).
+    (a module-level ``scale_fn`` is saved by import path). As in cyclr's core, the LR
+    never leaves ``[initial_learning_rate, maximal_learning_rate]``: a factor above 1
+    (which TFA let through) is capped at the maximum.
 
     Args:
         initial_learning_rate: the lower bound, finite and >= 0.

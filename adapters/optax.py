@@ -5,10 +5,11 @@ from a float32 table of the whole run (held at its last value past the end) or, 
 endless cyclic schedule, from one cycle of window heights times an envelope factor
 computed in float64 (in a ``jax.enable_x64`` scope, whatever the global setting) and
 rounded once to float32 (so a value below float32's smallest normal, about 1.2e-38,
-reads as 0 where XLA flushes subnormals). It is safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``,
-takes int32 (or, with x64, int64) counts, scalar or batched, and fits wherever optax
-takes a schedule: ``optax.sgd(learning_rate=...)``, ``optax.inject_hyperparams``, and
-for momentum or Adam's ``b1`` a ``momentum_schedule``.
+reads as 0 where XLA flushes subnormals). It is safe under ``jax.jit``, ``jax.vmap``
+and ``jax.grad``, takes int32 (or, with x64, int64) counts, scalar or batched, and fits
+wherever optax takes a schedule: ``optax.sgd(learning_rate=...)``,
+``optax.inject_hyperparams``, and for momentum or Adam's ``b1`` a
+``momentum_schedule``.
 """
 
 from __future__ import annotations

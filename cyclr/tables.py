@@ -116,13 +116,17 @@ def _check_schedule(schedule) -> Schedule:
     return schedule
 
 
-def _check_size(n: int, what: str) -> None:
+def _check_size(n: int, what: str, hint: str) -> None:
     if n > MAX_TABLE_STEPS:
         raise ValueError(
             f"{what} would need a lookup table of {n} float32 values "
             f"({n * 4 / 2**20:.0f} MiB), more than the limit of {MAX_TABLE_STEPS} "
-            f"steps; for an endless cyclic schedule pass total_steps=None, which "
-            f"tabulates one cycle and holds no run length")
+            f"steps; {hint}")
+
+
+_PERIODIC_HINT = ("for an endless cyclic schedule pass total_steps=None, which tabulates "
+                  "one cycle and holds no run length")
+_RUN_HINT = "pass total_steps (the run length) to tabulate only the steps you train"
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -146,7 +150,7 @@ def whole_run(schedule, total_steps) -> np.ndarray:
     """
     _check_schedule(schedule)
     total_steps = v.count("total_steps", total_steps, minimum=1)
-    _check_size(total_steps, f"total_steps={total_steps}")
+    _check_size(total_steps, f"total_steps={total_steps}", _PERIODIC_HINT)
     return _frozen(schedule.array(total_steps, dtype=np.float32))
 
 
@@ -209,8 +213,8 @@ def _periodic_tail(schedule, offset: int, whole: Schedule) -> Periodic | None:
             f"length step_size + step_size_down must be a whole number, got {period!r}; "
             f"pass total_steps to tabulate the whole run instead")
     period = int(period)
-    _check_size(period, f"one cycle of {period} steps")
-    _check_size(offset, f"the {offset} steps before the cyclic part")
+    _check_size(period, f"one cycle of {period} steps", _RUN_HINT)
+    _check_size(offset, f"the {offset} steps before the cyclic part", _RUN_HINT)
     # The triangular policy from 0 to (high - low) gives (high - low) * w, the very
     # height the core scales and adds to low, window shape and step sizes included.
     heights = Cyclic(0.0, high - low, p["step_size"], p["step_size_down"],
@@ -283,7 +287,7 @@ def plan(schedule, total_steps) -> np.ndarray | Periodic:
         raise ValueError(
             f"total_steps=None needs a schedule that cycles or settles, but {schedule!r} "
             f"changes forever; pass total_steps (the run length)")
-    _check_size(length, f"{schedule!r}")
+    _check_size(length, f"{schedule!r}", _RUN_HINT)
     return _frozen(schedule.array(length, dtype=np.float32))
 
 

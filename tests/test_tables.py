@@ -157,10 +157,12 @@ def test_oversized_tables_are_refused_pointing_to_the_periodic_mode():
     n = tables.MAX_TABLE_STEPS + 1
     with pytest.raises(ValueError, match=rf"total_steps={n}.*total_steps=None"):
         tables.whole_run(s, n)
-    with pytest.raises(ValueError, match="one cycle"):
+    with pytest.raises(ValueError, match="one cycle of .* pass total_steps"):
         tables.periodic(cyclr.triangular(0.1, 1.0, 2**25 + 1))
-    with pytest.raises(ValueError, match="lookup table"):
+    with pytest.raises(ValueError, match="lookup table.* pass total_steps"):
         tables.plan(cyclr.one_cycle(0.1, n), None)
+    with pytest.raises(ValueError, match="before the cyclic part"):
+        tables.plan(cyclr.chain((cyclr.constant(0.1), n), cyclr.triangular(0.1, 1.0, 5)), None)
 
 
 @pytest.mark.parametrize("s, match", [

@@ -283,6 +283,13 @@ def test_tfa_classes_follow_tfa_formula(tfa, _core, fn, _exact):
     np.testing.assert_allclose(lr_at(tfa, STEPS), expected, rtol=2e-7, atol=1e-12)
 
 
+def test_tfa_factors_above_one_are_capped_at_the_maximum():
+    lr = CyclicalLearningRate(0.25, 0.75, 4, scale_fn=lambda x: 3.0 - x)   # 2, 1, 0, ...
+    # cycle 1 (factor 2): 0.25 + 0.5 * w * 2 passes 0.75 from w = 1/2 on
+    assert lr_at(lr, range(10)).tolist() == [0.25, 0.5, 0.75, 0.75, 0.75, 0.75, 0.75, 0.5,
+                                             0.25, 0.375]
+
+
 def test_tfa_configs_hold_tfa_keys_and_the_name():
     t = Triangular2CyclicalLearningRate(1e-4, 1e-2, 2000, name="clr")
     assert t.get_config() == {"initial_learning_rate": 1e-4, "maximal_learning_rate": 1e-2,
