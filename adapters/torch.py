@@ -1,29 +1,26 @@
 """PyTorch learning-rate schedulers whose every value comes from a cyclr schedule.
 
-``CyclicLR`` and ``OneCycleLR`` take exactly the constructor arguments of
-``torch.optim.lr_scheduler.CyclicLR`` / ``OneCycleLR`` (change the import, nothing
-else; ``CyclicLR`` adds ``shape=``). ``ScheduleLR`` drives an optimizer with any cyclr
-schedule, chains included. All three subclass torch's ``LRScheduler``.
+``CyclicLR`` and ``OneCycleLR`` take exactly the constructor arguments of torch's
+``CyclicLR`` / ``OneCycleLR`` (change the import, nothing else; ``CyclicLR`` adds
+``shape=``); ``ScheduleLR`` drives an optimizer with any cyclr schedule, chains
+included. All subclass torch's ``LRScheduler``. Where they differ from torch, on purpose:
 
-Differences from torch, on purpose:
-
-- After ``i`` calls of ``step()`` a group's LR is exactly ``schedule(i)`` (float64), with
-  no floating-point drift over long runs; ``get_last_lr()`` returns those floats.
-- Arguments are validated (cyclr's contract): e.g. ``gamma`` must be in (0, 1],
-  ``base_lr <= max_lr``; errors name the argument and the value.
-- ``OneCycleLR`` stepped past ``total_steps`` holds its final LR and warns once, where
-  torch raises.
-- ``state_dict()`` holds the schedules as plain data (``Schedule.to_dict()``), custom
-  ``scale_fn`` included (by its import path), so it survives
-  ``torch.load(weights_only=True)``. ``load_state_dict`` checks that the saved schedules
-  are the ones this scheduler was built with (it raises, naming the difference, where
-  torch would silently keep or drop them), then restores the step and writes that
-  step's values into the optimizer.
-- A scheduler never reads ``group["initial_lr"]``, so one created after another
-  scheduler on the same optimizer (or with ``last_epoch >= 0`` on an optimizer that has
-  no ``initial_lr``) still follows its own schedule.
-- ``tensor_lr=True`` keeps ``group["lr"]`` a 0-d tensor updated in place, for
-  optimizer steps under ``torch.compile`` (see :class:`ScheduleLR`).
+- after ``i`` calls of ``step()`` a group's LR is exactly ``schedule(i)`` (float64), with
+  no drift over long runs; ``get_last_lr()`` returns those floats;
+- arguments are validated (e.g. ``gamma`` in (0, 1], ``base_lr <= max_lr``), and errors
+  name the argument and the value;
+- ``OneCycleLR`` stepped past ``total_steps`` holds its final LR and warns once (torch
+  raises);
+- ``state_dict()`` holds the schedules as plain data (``Schedule.to_dict()``, a custom
+  ``scale_fn`` by its import path), loadable with ``torch.load(weights_only=True)``;
+  ``load_state_dict`` raises, naming the difference, when the saved schedules are not
+  the ones this scheduler was built with (torch keeps or drops them silently), and
+  writes the restored step's values into the optimizer;
+- ``group["initial_lr"]`` is never read, so a scheduler created after another one on the
+  same optimizer, or resumed with ``last_epoch`` on an optimizer without
+  ``initial_lr``, still follows its own schedule;
+- ``tensor_lr=True`` keeps ``group["lr"]`` a 0-d tensor updated in place, so that a
+  ``torch.compile``-d optimizer step is not recompiled as the LR changes.
 
 References:
     L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
@@ -72,10 +69,6 @@ def __getattr__(name):
         return range_test
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-# ---------------------------------------------------------------------------
-# Argument handling
-# ---------------------------------------------------------------------------
 
 def _check_optimizer(optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
@@ -149,7 +142,7 @@ def _first_difference(saved, ours, path: str):
     """The first place where two plain-data descriptions differ, or None."""
     if isinstance(saved, dict) and isinstance(ours, dict) and saved.keys() == ours.keys():
         for key in saved:
-            found = _first_difference(saved.get(key), ours.get(key), f"{path}.{key}")
+            found = _first_difference(saved[key], ours[key], f"{path}.{key}")
             if found:
                 return found
         return None
@@ -164,10 +157,6 @@ def _first_difference(saved, ours, path: str):
         return None
     return f"{path}: saved {saved!r}, this scheduler has {ours!r}"
 
-
-# ---------------------------------------------------------------------------
-# The scheduler
-# ---------------------------------------------------------------------------
 
 class ScheduleLR(LRScheduler):
     """Set each param group's LR (and optionally momentum) from cyclr schedules.
@@ -185,14 +174,15 @@ class ScheduleLR(LRScheduler):
             with ``betas`` (Adam, AdamW, ...), else to ``momentum`` (SGD, RMSprop).
         last_epoch: the number of steps already done minus one; ``-1`` starts at step 0.
             With ``last_epoch=k`` the scheduler starts at step ``k + 1``, as torch's do.
-        tensor_lr: keep ``group["lr"]`` (and Adam-style ``betas``) as 0-d tensors and
-            update them in place with ``fill_``, so a ``torch.compile``-d optimizer step
-            sees the same tensor every step and is not recompiled as the LR changes.
-            Floats become float64 CPU tensors; a tensor already in the group keeps its
-            dtype and device. SGD's ``momentum`` stays a float because SGD branches on
-            it in Python (a tensor there breaks the graph); a cycled float momentum costs
-            one recompile, when it first changes. Adam-family optimizers need
-            ``foreach=False`` or ``capturable=True`` for tensor LRs (torch's rule).
+        tensor_lr: keep ``group["lr"]`` (and Adam-style ``betas``) as 0-d tensors
+            updated in place, so a ``torch.compile``-d optimizer step sees the same
+            tensor every step and is not recompiled when the LR changes (a float LR
+            costs dynamo a recompile). Floats become float64 CPU tensors; a tensor
+            already in a group keeps its dtype and device (and is always updated in
+            place, with or without this flag). SGD's ``momentum`` stays a float: SGD
+            branches on it in Python, where a tensor would break the graph. Adam-family
+            optimizers need ``foreach=False`` or ``capturable=True`` for tensor LRs
+            (torch's rule; ``foreach`` is their default on CUDA).
 
     Raises:
         TypeError: ``optimizer`` is not an optimizer, or a schedule is not a cyclr
@@ -238,34 +228,17 @@ class ScheduleLR(LRScheduler):
         self.tensor_lr = tensor_lr
         # Groups built from one scalar argument share equal schedules: ask the core
         # once per distinct schedule and step, not once per group.
-        distinct = []
-        def index(schedule):
-            if schedule not in distinct:
-                distinct.append(schedule)
-            return distinct.index(schedule)
-        lr_at = [index(s) for s in self._schedules]
+        distinct = list(dict.fromkeys(self._schedules + (self._momenta or ())))
+        lr_at = [distinct.index(s) for s in self._schedules]
         momentum_at = ([-1] * len(lr_at) if momenta is None
-                       else [index(m) for m in self._momenta])
+                       else [distinct.index(m) for m in self._momenta])
         self._distinct = tuple(distinct)
         groups = optimizer.param_groups
         if last_epoch == -1 and group_keys is not None:
             for group, extra in zip(groups, group_keys):
                 group.update(extra)
-        lr_cells = [None] * len(groups)
-        momentum_cells = [None] * len(groups)
-        if tensor_lr:
-            for k, group in enumerate(groups):
-                if not isinstance(group["lr"], torch.Tensor):
-                    lr_cells[k] = _Cell(group["lr"])
-                    group["lr"] = lr_cells[k].tensor
-                if key == "betas":
-                    first, *rest = group["betas"]
-                    if not isinstance(first, torch.Tensor):
-                        momentum_cells[k] = _Cell(first)
-                        first = momentum_cells[k].tensor
-                    # Adam accepts betas that are both floats or both tensors.
-                    group["betas"] = (first, *(_as_tensor(b) for b in rest))
-        self._slots = tuple(zip(lr_at, momentum_at, lr_cells, momentum_cells))
+        cells = [_install_cells(group, key) if tensor_lr else (None, None) for group in groups]
+        self._slots = tuple((lr, m, *c) for lr, m, c in zip(lr_at, momentum_at, cells))
         for group, schedule in zip(groups, self._schedules):
             # torch's base class requires initial_lr to resume; this scheduler does not
             # read it, but other torch schedulers created later on this optimizer do.
@@ -303,6 +276,20 @@ class ScheduleLR(LRScheduler):
                 raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}")
             self.last_epoch = int(epoch)
         self._apply(self.last_epoch)
+
+    def _cycle_momentum(self, optimizer, schedules, cycle, base_momentum, max_momentum):
+        """torch's cycle_momentum: momentum schedules inverse to the LR ones, or None."""
+        self.cycle_momentum = cycle
+        if not cycle:
+            return None
+        self.use_beta1 = _momentum_key(optimizer) == "betas"
+        n = len(schedules)
+        bases = _per_group("base_momentum", base_momentum, n)
+        tops = _per_group("max_momentum", max_momentum, n)
+        momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
+        self.base_momentums = [m.params["base_momentum"] for m in momenta]
+        self.max_momentums = [m.params["max_momentum"] for m in momenta]
+        return momenta
 
     def _apply(self, i: int) -> None:
         # The hot path: one core call per distinct schedule, then plain assignments
@@ -360,7 +347,6 @@ class ScheduleLR(LRScheduler):
             "last_epoch": self.last_epoch,
             "_step_count": self._step_count,
             "_last_lr": list(self._last_lr),
-            "base_lrs": list(self.base_lrs),
             "schedules": [_describe(s) for s in self._schedules],
             "momentum_schedules": (None if self._momenta is None
                                    else [_describe(s) for s in self._momenta]),
@@ -392,7 +378,8 @@ class ScheduleLR(LRScheduler):
         last_epoch = _last_epoch(state_dict["last_epoch"])
         step_count = state_dict["_step_count"]
         if isinstance(step_count, bool) or not isinstance(step_count, int) or step_count < 0:
-            raise ValueError(f"state_dict['_step_count'] must be an int >= 0, got {step_count!r}")
+            raise ValueError(
+                f"state_dict['_step_count'] must be an int >= 0, got {step_count!r}")
         self._load_extra(state_dict)
         self.last_epoch, self._step_count = last_epoch, step_count
         self._apply(last_epoch)
@@ -416,6 +403,29 @@ def _as_tensor(value) -> torch.Tensor:
     return torch.tensor(float(value), dtype=torch.float64)
 
 
+def _install_cells(group: dict, key) -> tuple:
+    """Put tensors in a group for tensor_lr; the cells for its LR and momentum (None
+    where the group already held a tensor, which is then filled in place)."""
+    lr_cell = momentum_cell = None
+    if not isinstance(group["lr"], torch.Tensor):
+        lr_cell = _Cell(group["lr"])
+        group["lr"] = lr_cell.tensor
+    if key == "betas":
+        first, *rest = group["betas"]
+        if not isinstance(first, torch.Tensor):
+            momentum_cell = _Cell(first)
+            first = momentum_cell.tensor
+        # Adam accepts betas that are both floats or both tensors.
+        group["betas"] = (first, *(_as_tensor(b) for b in rest))
+    return lr_cell, momentum_cell
+
+
+def _momentum_keys(momentum: Schedule) -> dict:
+    # torch's CyclicLR and OneCycleLR keep the bounds in each group too.
+    p = momentum.params
+    return {"max_momentum": p["max_momentum"], "base_momentum": p["base_momentum"]}
+
+
 def _set(group: dict, key: str, value: float) -> None:
     current = group[key]
     if isinstance(current, torch.Tensor):
@@ -437,10 +447,6 @@ class _Cell:
         self.array = np.array(float(value), dtype=np.float64)
         self.tensor = torch.from_numpy(self.array)
 
-
-# ---------------------------------------------------------------------------
-# Drop-in replacements for torch's CLR schedulers
-# ---------------------------------------------------------------------------
 
 class CyclicLR(ScheduleLR):
     """Drop-in for ``torch.optim.lr_scheduler.CyclicLR``, computed by ``cyclr.cyclic``.
@@ -498,17 +504,9 @@ class CyclicLR(ScheduleLR):
                              policy=mode, gamma=gamma, scale_fn=scale_fn,
                              scale_mode=scale_mode, shape=shape)
                 for low, high in zip(base_lrs, max_lrs)]
-        momenta, group_keys = None, None
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            self.use_beta1 = _momentum_key(optimizer) == "betas"
-            bases = _per_group("base_momentum", base_momentum, n)
-            tops = _per_group("max_momentum", max_momentum, n)
-            momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
-            group_keys = [{"max_momentum": m.params["max_momentum"],
-                           "base_momentum": m.params["base_momentum"]} for m in momenta]
-            self.base_momentums = [m.params["base_momentum"] for m in momenta]
-            self.max_momentums = [m.params["max_momentum"] for m in momenta]
+        momenta = self._cycle_momentum(optimizer, schedules, cycle_momentum,
+                                       base_momentum, max_momentum)
+        group_keys = [_momentum_keys(m) for m in momenta] if momenta else None
         self.max_lrs = [s.params["max_lr"] for s in schedules]
         self.mode, self.gamma = mode, gamma
         self.scale_mode = schedules[0].params["scale_mode"]
@@ -577,16 +575,10 @@ class OneCycleLR(ScheduleLR):
             first = p["max_lr"] / p["div_factor"]
             group_keys.append({"initial_lr": first, "max_lr": p["max_lr"],
                                "min_lr": first / p["final_div_factor"]})
-        momenta = None
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            self.use_beta1 = _momentum_key(optimizer) == "betas"
-            bases = _per_group("base_momentum", base_momentum, n)
-            tops = _per_group("max_momentum", max_momentum, n)
-            momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
-            for extra, m in zip(group_keys, momenta):
-                extra.update(max_momentum=m.params["max_momentum"],
-                             base_momentum=m.params["base_momentum"])
+        momenta = self._cycle_momentum(optimizer, schedules, cycle_momentum,
+                                       base_momentum, max_momentum)
+        for extra, m in zip(group_keys, momenta or ()):
+            extra.update(_momentum_keys(m))
         self.total_steps = total_steps
         self._warned_past_end = False
         self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)

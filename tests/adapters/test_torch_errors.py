@@ -93,8 +93,10 @@ def test_one_cycle_lr_rejects(change, error, message):
 
 S = cyclr.triangular(0.001, 0.01, 5)
 SCHEDULE_ERRORS = [
-    (lambda o: ct.ScheduleLR(o, 0.01), TypeError, r"schedule_or_list must be a cyclr schedule, got 0.01"),
-    (lambda o: ct.ScheduleLR(o, [S, "x"]), TypeError, r"schedule_or_list\[1\] must be a cyclr schedule"),
+    (lambda o: ct.ScheduleLR(o, 0.01), TypeError,
+     r"schedule_or_list must be a cyclr schedule, got 0.01"),
+    (lambda o: ct.ScheduleLR(o, [S, "x"]), TypeError,
+     r"schedule_or_list\[1\] must be a cyclr schedule"),
     (lambda o: ct.ScheduleLR(o, [S]), ValueError, r"schedule_or_list.*param_groups \(2\)"),
     (lambda o: ct.ScheduleLR(o, S, momentum=[S.momentum_schedule(0.8, 0.9), 0.9]), TypeError,
      r"momentum\[1\] must be a cyclr schedule, got 0.9"),

@@ -28,7 +28,9 @@ step_sizes = st.one_of(st.integers(1, 60), st.floats(0.5, 60.0).map(lambda x: ro
 
 
 def _per_group(draw, groups, elements, as_list):
-    return draw(st.lists(elements, min_size=groups, max_size=groups)) if as_list else draw(elements)
+    if as_list:
+        return draw(st.lists(elements, min_size=groups, max_size=groups))
+    return draw(elements)
 
 
 def _ordered(draw, groups, elements, as_list):
@@ -202,3 +204,22 @@ def test_cyclic_lr_writes_torchs_group_keys():
     keys = ("initial_lr", "max_momentum", "base_momentum", "lr", "betas")
     assert ({k: ours_opt.param_groups[0][k] for k in keys}
             == {k: opt.param_groups[0][k] for k in keys})
+
+
+def test_inside_sequential_lr_behaves_like_torchs_cyclic_lr():
+    def run(cls):
+        _, opt = helpers.make_optimizer("sgd", 1)
+        warmup = torch.optim.lr_scheduler.LinearLR(opt, 0.1, 1.0, total_iters=4)
+        cyclic = cls(opt, 0.01, 0.1, step_size_up=3, mode="triangular2")
+        sequence = torch.optim.lr_scheduler.SequentialLR(opt, [warmup, cyclic], milestones=[5])
+        seen = []
+        for _ in range(25):
+            seen += helpers.hyper(opt)
+            opt.step()
+            sequence.step()
+        return seen
+
+    theirs, ours = run(torch.optim.lr_scheduler.CyclicLR), run(ct.CyclicLR)
+    for (lr_t, m_t), (lr_o, m_o) in zip(theirs, ours):
+        assert math.isclose(lr_o, lr_t, rel_tol=1e-12, abs_tol=1e-15)
+        assert math.isclose(m_o, m_t, rel_tol=1e-12, abs_tol=1e-15)
