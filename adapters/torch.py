@@ -129,13 +129,14 @@ def _positive_int(name: str, value) -> int:
 
 
 def _describe(schedule: Schedule) -> dict:
-    """A schedule as plain data. A ``scale_fn`` without an import path (a lambda or a
-    closure) cannot be named for import; such a schedule is recorded by its repr, which
-    names the function, so that a rebuilt scheduler can still be matched against it."""
+    """A schedule as plain data. A ``scale_fn`` without an import path (a lambda, a
+    closure, a callable object) cannot be named for import; such a schedule is recorded
+    by its repr, which names the function (memory addresses dropped), so that a rebuilt
+    scheduler can still be matched against it, by that name."""
     try:
         return schedule.to_dict()
     except ValueError:
-        return {"repr": repr(schedule)}
+        return {"repr": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(schedule))}
 
 
 def _first_difference(saved, ours, path: str):
@@ -217,7 +218,8 @@ class ScheduleLR(LRScheduler):
 
     def _setup(self, optimizer, schedules, momenta, last_epoch, tensor_lr,
                group_keys=None) -> None:
-        """Everything is validated before this runs: it only changes the optimizer."""
+        """Check the last arguments, then set up the optimizer's groups: a bad argument
+        leaves the optimizer untouched."""
         last_epoch = _last_epoch(last_epoch)
         if not isinstance(tensor_lr, bool):
             raise TypeError(f"tensor_lr must be a bool, got {tensor_lr!r}")
@@ -228,7 +230,11 @@ class ScheduleLR(LRScheduler):
         self.tensor_lr = tensor_lr
         # Groups built from one scalar argument share equal schedules: ask the core
         # once per distinct schedule and step, not once per group.
-        distinct = list(dict.fromkeys(self._schedules + (self._momenta or ())))
+        # (Compared with ==, not hashed: a custom scale_fn may be unhashable.)
+        distinct = []
+        for s in self._schedules + (self._momenta or ()):
+            if s not in distinct:
+                distinct.append(s)
         lr_at = [distinct.index(s) for s in self._schedules]
         momentum_at = ([-1] * len(lr_at) if momenta is None
                        else [distinct.index(m) for m in self._momenta])

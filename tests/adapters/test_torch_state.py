@@ -261,3 +261,29 @@ def test_one_cycle_past_total_steps_holds_and_warns_once():
             ours.step()
     assert opt.param_groups[0]["lr"] == final
     assert opt.param_groups[0]["momentum"] == ours.momentum_schedules[0](total - 1)
+
+
+class _Decay:
+    """A callable-object scale_fn that is not hashable (it defines __eq__ only)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, cycle):
+        return self.rate ** (cycle - 1)
+
+    def __eq__(self, other):
+        return isinstance(other, _Decay) and other.rate == self.rate
+
+
+def test_callable_object_scale_fn_resumes_by_name(tmp_path):
+    sched = _lambda_scheduler(_Decay(0.7))
+    for _ in range(8):
+        sched.optimizer.step()
+        sched.step()
+    torch.save(sched.state_dict(), tmp_path / "s.pt")
+    again = _lambda_scheduler(_Decay(0.7))
+    again.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    assert again.optimizer.param_groups[0]["lr"] == sched.optimizer.param_groups[0]["lr"]
+    assert again.optimizer.param_groups[0]["lr"] == cyclr.cyclic(
+        0.001, 0.01, 3, scale_fn=_Decay(0.7))(8)
