@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from cyclr import _validate as v
-from cyclr.rangetest import RangeTest, RangeTestResult
+from cyclr.rangetest import RangeTest, RangeTestResult, _cycle
 
 
 def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
@@ -116,7 +116,7 @@ def _batches(x, y, batch_size, shuffle, seed):
     except TypeError:
         raise TypeError(f"x must be arrays with y, or an iterable of batches, got {x!r}") \
             from None
-    return _iterable_batches(x)
+    return (tuple(b) if isinstance(b, (tuple, list)) else (b,) for b in _cycle(x, "x"))
 
 
 def _array_batches(x, y, n, batch_size, shuffle, seed):
@@ -126,19 +126,6 @@ def _array_batches(x, y, n, batch_size, shuffle, seed):
         for i in range(0, n - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
             yield x[idx], y[idx]
-
-
-def _iterable_batches(data):
-    one_shot = iter(data) is data
-    while True:
-        empty = True
-        for batch in data:
-            empty = False
-            yield tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
-        if one_shot:
-            return
-        if empty:
-            raise ValueError("x yields no batches")
 
 
 def _snapshot(model, optimizer):

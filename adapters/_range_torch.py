@@ -13,7 +13,7 @@ import copy
 import torch
 
 from cyclr import _validate as v
-from cyclr.rangetest import RangeTest, RangeTestResult
+from cyclr.rangetest import RangeTest, RangeTestResult, _cycle
 
 
 def range_test(model, optimizer, loss_fn, train_loader, *, start_lr=1e-7, end_lr=10.0,
@@ -75,8 +75,9 @@ def range_test(model, optimizer, loss_fn, train_loader, *, start_lr=1e-7, end_lr
                    diverge_factor=diverge_factor, progress=progress)
     saved = _snapshot(model, optimizer)
     try:
-        # Starting a DataLoader pass draws from torch's generator: after the snapshot.
-        batches = _Batches(train_loader, "train_loader")
+        # Starting a DataLoader pass draws from torch's generator: only after the
+        # snapshot, which _cycle guarantees by drawing nothing until the first step.
+        batches = _cycle(train_loader, "train_loader")
         for lr in rt:
             _set_lr(optimizer, lr)
             loss, accuracy = _train_step(model, optimizer, loss_fn, batches,
@@ -98,28 +99,6 @@ def top1_accuracy(outputs, targets):
     return (outputs.argmax(dim=1) == targets).float().mean()
 
 
-class _Batches:
-    """Batches from a loader, starting a new pass when one ends; None when a one-shot
-    iterator is exhausted."""
-
-    def __init__(self, loader, name):
-        self._loader, self._name = loader, name
-        self._it = iter(loader)
-        self._one_shot = self._it is loader
-
-    def next(self):
-        try:
-            return next(self._it)
-        except StopIteration:
-            if self._one_shot:
-                return None
-        self._it = iter(self._loader)
-        try:
-            return next(self._it)
-        except StopIteration:
-            raise ValueError(f"{self._name} yields no batches") from None
-
-
 def _to(x, device):
     return x.to(device) if isinstance(x, torch.Tensor) else x
 
@@ -130,7 +109,7 @@ def _train_step(model, optimizer, loss_fn, batches, accumulation_steps, device,
     optimizer.zero_grad(set_to_none=True)
     total, correct = 0.0, 0.0
     for _ in range(accumulation_steps):
-        batch = batches.next()
+        batch = next(batches, None)
         if batch is None:
             return None, None
         inputs, targets = _to(batch[0], device), _to(batch[1], device)

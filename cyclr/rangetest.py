@@ -14,7 +14,7 @@ it and leave the user's model and optimizer as they were.
 Examples:
     >>> import cyclr.rangetest as rtm
     >>> rt = rtm.RangeTest(1e-3, 1.0, num_steps=4, progress=False)
-    >>> [round(lr, 6) for lr in rt.lrs]
+    >>> rt.lrs.round(6).tolist()
     [0.001, 0.01, 0.1, 1.0]
     >>> for lr in rt:
     ...     rt.record(loss=1.0 / (1.0 + 100 * lr))
@@ -31,21 +31,18 @@ from __future__ import annotations
 import math
 import sys
 import time
-from bisect import bisect_left
+from collections.abc import Iterator
 
 import numpy as np
 
 from . import _validate as v
+from ._curves import ONSET, PLATEAU, check_beta, crossing, ema, running_median, smooth, \
+    steepest, valley
 from .policies import exp_range, triangular, triangular2
 
 MODES = ("linear", "exp")
 RULES = ("auto", "accuracy", "steepest", "valley", "minimum")
 BASES = ("ratio", "rise")
-# The accuracy "stops rising" once it is within this fraction of its full rise of the
-# peak, and "starts to rise" once it has made this fraction of it (mirrored for loss).
-_PLATEAU = 0.05
-_ONSET = 0.1
-_MEDIAN_WIDTH = 5
 _POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range}
 
 
@@ -93,83 +90,6 @@ def ramp(start_lr, end_lr, num_steps, mode="exp") -> np.ndarray:
     return lrs
 
 
-def ema(values, beta) -> np.ndarray:
-    """Bias-corrected exponential moving average, as the range test's divergence check
-    sees the loss: ``avg = beta*avg + (1-beta)*x``, reported as ``avg / (1 - beta**k)``
-    after ``k`` finite values. Non-finite values are skipped (their output is NaN).
-
-    Examples:
-        >>> ema([2.0, 2.0, 2.0], 0.9).tolist()
-        [2.0, 2.0, 2.0]
-    """
-    beta = _beta(beta)
-    x = np.asarray(values, dtype=np.float64)
-    out = np.full(x.shape, np.nan)
-    avg, k = 0.0, 0
-    for i, xi in enumerate(x):
-        if math.isfinite(xi):
-            avg = beta * avg + (1.0 - beta) * xi
-            k += 1
-            out[i] = avg / (1.0 - beta**k)
-    return out
-
-
-def smooth(values, beta) -> np.ndarray:
-    """The curve the suggestions read: a running median of 5 (isolated spikes vanish)
-    followed by a two-sided exponential kernel, weight ``beta**|i - j|``, normalised
-    over the finite points it covers. Being symmetric, it does not lag behind the LR
-    the way a one-sided average does. Non-finite values are ignored; their output is
-    NaN.
-
-    Examples:
-        >>> smooth([1.0, 1.0, 50.0, 1.0, 1.0], 0.5).tolist()
-        [1.0, 1.0, 1.0, 1.0, 1.0]
-    """
-    beta = _beta(beta)
-    x = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(x)
-    m = _running_median(np.where(finite, x, np.nan), _MEDIAN_WIDTH)
-    m = np.where(finite, m, 0.0)
-    w = finite.astype(np.float64)
-    fwd_x, fwd_w = _geometric_sums(m, w, beta)
-    back_x, back_w = _geometric_sums(m[::-1], w[::-1], beta)
-    num = fwd_x + back_x[::-1] - m
-    den = fwd_w + back_w[::-1] - w
-    out = np.full(x.shape, np.nan)
-    np.divide(num, den, out=out, where=finite)
-    return out
-
-
-def _geometric_sums(x, w, beta):
-    sx, sw = np.empty_like(x), np.empty_like(w)
-    ax = aw = 0.0
-    for i in range(x.shape[0]):
-        ax = beta * ax + x[i]
-        aw = beta * aw + w[i]
-        sx[i], sw[i] = ax, aw
-    return sx, sw
-
-
-def _running_median(x, width):
-    """Centered running median that skips NaN (the window shrinks at the ends)."""
-    half = width // 2
-    padded = np.concatenate([np.full(half, np.nan), x, np.full(half, np.nan)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    ordered = np.sort(windows, axis=1)  # NaN sorts last
-    k = np.isfinite(windows).sum(axis=1)
-    rows = np.arange(x.shape[0])
-    lo, hi = np.maximum(k - 1, 0) // 2, k // 2
-    med = (ordered[rows, lo] + ordered[rows, np.minimum(hi, width - 1)]) / 2.0
-    return np.where(k > 0, med, np.nan)
-
-
-def _beta(beta) -> float:
-    beta = v.finite("smoothing", beta)
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"smoothing must be in [0, 1), got {beta!r}")
-    return beta
-
-
 class RangeTest:
     """The engine of an LR range test, for any training loop.
 
@@ -206,7 +126,7 @@ class RangeTest:
         self._lrs = ramp(start_lr, end_lr, num_steps, mode)
         self._lrs.flags.writeable = False
         self._mode = mode
-        self._beta = _beta(smoothing)
+        self._beta = check_beta(smoothing)
         if diverge_factor is not None:
             diverge_factor = v.finite("diverge_factor", diverge_factor)
             if not diverge_factor > 1.0:
@@ -217,6 +137,7 @@ class RangeTest:
         self._bar = _ProgressBar(len(self._lrs)) if progress else None
         self._losses, self._accuracies = [], []
         self._kinds = None
+        self._step = 0
         self._avg, self._best = 0.0, math.inf
         self._smoothed = math.nan
         self._stop_reason = None
@@ -230,8 +151,7 @@ class RangeTest:
     @property
     def step(self) -> int:
         """Steps recorded so far."""
-        return len(self._losses) if self._kinds and "loss" in self._kinds \
-            else len(self._accuracies)
+        return self._step
 
     @property
     def lr(self) -> float:
@@ -291,24 +211,26 @@ class RangeTest:
         kinds = tuple(k for k, x in (("loss", loss), ("accuracy", accuracy)) if x is not None)
         if not kinds:
             raise TypeError("record() needs loss=, accuracy= or both, got neither")
-        if self._kinds is None:
-            self._kinds = kinds
-        elif kinds != self._kinds:
+        if self._kinds is not None and kinds != self._kinds:
             raise TypeError(
                 f"record() was given {' and '.join(self._kinds)} before; got "
                 f"{' and '.join(kinds)} at step {self.step}")
-        k = self.step
-        if accuracy is not None:
-            accuracy = v.real("accuracy", accuracy)
-            self._accuracies.append(accuracy)
         if loss is not None:
             loss = v.real("loss", loss)
+        if accuracy is not None:
+            accuracy = v.real("accuracy", accuracy)
+        self._kinds = kinds
+        k = self._step
+        self._step += 1
+        if accuracy is not None:
+            self._accuracies.append(accuracy)
+        if loss is not None:
             self._losses.append(loss)
             self._check_divergence(k, loss)
-        if not self._done and self.step == len(self._lrs):
+        if not self._done and self._step == len(self._lrs):
             self._finish(None)
         elif self._bar is not None and not self._done:
-            self._bar.update(self.step, self._lrs[k], loss, accuracy)
+            self._bar.update(self._step, self._lrs[k], loss, accuracy)
 
     def _check_divergence(self, k, loss):
         lr = self._lrs[k]
@@ -391,7 +313,7 @@ class RangeTestResult:
     def __init__(self, lrs, losses=None, accuracies=None, *, mode="exp", smoothing=0.8,
                  stop_reason=None):
         self.mode = v.choice("mode", mode, MODES)
-        self.smoothing = _beta(smoothing)
+        self.smoothing = check_beta(smoothing)
         self.lrs = _curve("lrs", lrs)
         n = len(self.lrs)
         if n == 0:
@@ -480,15 +402,15 @@ class RangeTestResult:
             rule = "accuracy" if has_acc else "valley"
         if rule == "accuracy":
             curve, sharp = self._curve_for("accuracies")
-            top = _crossing(curve, sharp, 1.0 - _PLATEAU)
-            onset = _crossing(curve, sharp, _ONSET)
+            top = crossing(curve, sharp, 1.0 - PLATEAU)
+            onset = crossing(curve, sharp, ONSET)
         else:
             curve, sharp = self._curve_for("losses")
-            onset = _crossing(-curve, -sharp, _ONSET)
+            onset = crossing(-curve, -sharp, ONSET)
             if rule == "steepest":
-                top = _steepest(curve, self._slope_axis())
+                top = steepest(curve, self._slope_axis())
             elif rule == "valley":
-                top = _valley(curve)
+                top = valley(curve)
             else:
                 top = int(np.argmin(curve))
         max_lr = float(self.lrs[top]) / (10.0 if rule == "minimum" else 1.0)
@@ -509,7 +431,7 @@ class RangeTestResult:
             raise ValueError(f"rule needs {name}, but none of them is finite")
         idx = np.maximum.accumulate(np.where(finite, np.arange(len(raw)), -1))
         idx = np.where(idx >= 0, idx, int(np.argmax(finite)))
-        sharp = _running_median(np.where(finite, raw, np.nan), _MEDIAN_WIDTH)
+        sharp = running_median(np.where(finite, raw, np.nan))
         return smooth(raw, self.smoothing)[idx], sharp[idx]
 
     def _slope_axis(self):
@@ -532,10 +454,11 @@ class RangeTestResult:
 
         Examples:
             >>> import numpy as np
-            >>> lrs = np.geomspace(1e-4, 1.0, 50)
-            >>> res = RangeTestResult(lrs, accuracies=np.minimum(lrs / 0.1, 1.0))
+            >>> lrs = np.arange(1, 21) / 1000  # accuracy rises until lr = 0.01
+            >>> res = RangeTestResult(lrs, accuracies=np.minimum(lrs / 0.01, 1.0),
+            ...                       mode="linear")
             >>> res.schedule("triangular2", 100)
-            triangular2(0.025, 0.1, 100)
+            triangular2(0.0025, 0.01, 100)
         """
         policy = v.choice("policy", policy, _POLICIES)
         if step_size is None:
@@ -564,49 +487,19 @@ def _curve(name, values, n=None) -> np.ndarray:
     return arr
 
 
-def _rise(curve):
-    """A rising curve's lowest point before its peak, and its peak."""
-    peak = int(np.argmax(curve))
-    return int(np.argmin(curve[:peak + 1])), peak
-
-
-def _crossing(curve, sharp, fraction):
-    """The first point, from the lowest before the peak on, where ``sharp`` has made
-    ``fraction`` of ``curve``'s rise. Levels come from the smoothed ``curve`` (robust to
-    noise); the crossing is looked for on the running median ``sharp``, which keeps
-    corners where they are, where the two-sided smoothing would round them off late."""
-    low, peak = _rise(curve)
-    level = curve[low] + fraction * (curve[peak] - curve[low])
-    above = sharp[low:] >= level
-    return low + int(np.argmax(above)) if above.any() else peak
-
-
-def _steepest(curve, x):
-    bottom = int(np.argmin(curve))
-    if bottom == 0:
-        return 0
-    return int(np.argmin(np.gradient(curve[:bottom + 1], x[:bottom + 1])))
-
-
-def _valley(curve):
-    """Half way down the longest decreasing subsequence (patience sorting, O(n log n))."""
-    tails, tail_at, prev = [], [], [-1] * len(curve)
-    best_len, best_end = 0, 0
-    for i, y in enumerate(-curve):
-        j = bisect_left(tails, y)
-        if j == len(tails):
-            tails.append(y)
-            tail_at.append(i)
-        else:
-            tails[j], tail_at[j] = y, i
-        prev[i] = tail_at[j - 1] if j else -1
-        if j + 1 > best_len:
-            best_len, best_end = j + 1, i
-    start = best_end
-    while prev[start] != -1:
-        start = prev[start]
-    half = (curve[start] + curve[best_end]) / 2.0
-    return start + int(np.argmax(curve[start:best_end + 1] <= half))
+def _cycle(data, name):
+    """The batches of ``data`` pass after pass, for the runners; a one-shot iterator
+    just ends. Nothing is drawn from ``data`` before the first ``next``."""
+    one_shot = isinstance(data, Iterator)
+    while True:
+        empty = True
+        for batch in data:
+            empty = False
+            yield batch
+        if one_shot:
+            return
+        if empty:
+            raise ValueError(f"{name} yields no batches")
 
 
 class _ProgressBar:
