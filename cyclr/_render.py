@@ -90,6 +90,29 @@ def write_csv(stream, columns: dict[str, np.ndarray]) -> None:
         stream.write(f"{step}," + ",".join(repr(x) for x in row) + "\n")
 
 
+def envelope(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, values)`` to draw: all of them when there are few, else the smallest
+    and the largest value of each of ``buckets`` runs of steps, in step order, so a
+    plot a few thousand pixels wide keeps every peak and trough of millions of steps.
+
+    Examples:
+        >>> import numpy as np
+        >>> steps, shown = envelope(np.array([0.0, 3.0, 1.0, 2.0, 5.0, 4.0]), 2)
+        >>> steps.tolist(), shown.tolist()
+        ([0, 1, 3, 4], [0.0, 3.0, 2.0, 5.0])
+    """
+    n = values.size
+    if n <= 2 * buckets:
+        return np.arange(n), values
+    edges = np.arange(buckets + 1, dtype=np.int64) * n // buckets
+    steps = []
+    for k in range(buckets):
+        chunk = values[edges[k]:edges[k + 1]]
+        steps += sorted({edges[k] + int(np.argmin(chunk)), edges[k] + int(np.argmax(chunk))})
+    steps = np.array(steps, dtype=np.int64)
+    return steps, values[steps]
+
+
 def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
               value_label: str = "learning rate", momentum: np.ndarray | None = None,
               marks=()) -> None:
@@ -113,8 +136,8 @@ def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    steps = np.arange(lrs.size)
-    ax.plot(steps, lrs, color="tab:blue", linewidth=1.4, label=value_label)
+    steps, shown = envelope(lrs, 2 * width)
+    ax.plot(steps, shown, color="tab:blue", linewidth=1.4, label=value_label)
     for step in marks:
         ax.axvline(step, color="0.6", linestyle=":", linewidth=0.9)
     ax.set_xlabel("step")
@@ -127,6 +150,6 @@ def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
     ax.set_title(title, fontsize="medium")
     if momentum is not None:
         twin = ax.twinx()
-        twin.plot(steps, momentum, color="tab:orange", linewidth=1.2)
+        twin.plot(*envelope(momentum, 2 * width), color="tab:orange", linewidth=1.2)
         twin.set_ylabel("momentum", color="tab:orange")
     fig.savefig(path, dpi=dpi, format="png")

@@ -457,9 +457,10 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
         listed = ", ".join(str(e) for e in ends[:_LISTED_ENDS])
         if len(ends) > _LISTED_ENDS:
             listed += f", ... ({len(ends)} in all)"
+        where = ("the LR is back at its minimum" if label == "lr"
+                 else "the momentum is back at its maximum")
         rows.append(("cycle ends", (listed or "none within the steps shown")
-                     + ("  (steps where the LR is back at its minimum: stop training "
-                        "at one)" if ends else "")))
+                     + (f"  (steps where {where}: stop training at one)" if ends else "")))
     rows += [(f"min {label}", f"{values[lo]:.6g} at step {lo}"),
              (f"max {label}", f"{values[hi]:.6g} at step {hi}"),
              (f"final {label}", f"{values[-1]:.6g} at step {n - 1}")]

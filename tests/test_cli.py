@@ -475,6 +475,19 @@ def test_sparkline_unit():
     assert set(_render.sparkline(fast, 7)) <= {"▄", "▅"}
 
 
+def test_plot_envelope_keeps_every_peak_and_trough():
+    values = cyclr.triangular(0.001, 0.006, 997).array(200_000)
+    steps, shown = _render.envelope(values, 300)
+    assert len(steps) <= 600
+    assert np.all(np.diff(steps) > 0)
+    np.testing.assert_array_equal(shown, values[steps])
+    peaks = np.arange(997, 200_000, 2 * 997)              # every cycle's peak
+    troughs = np.arange(0, 200_000, 2 * 997)              # and every cycle's start
+    assert set(peaks) | set(troughs) <= set(steps.tolist())
+    short = np.arange(10.0)
+    assert _render.envelope(short, 5)[0].tolist() == list(range(10))
+
+
 def test_parse_size_unit():
     assert _render.parse_size("640x480") == (640, 480)
     assert _render.parse_size(" 200 X 300 ") == (200, 300)
