@@ -62,6 +62,17 @@ def _steps(step):
     return ops.maximum(ops.cast(step, "int64"), 0)
 
 
+def _gather(table, index):
+    """``table[index]`` for int64 indices already within bounds."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # One op; ``ops.take`` adds six for negative indices, which cannot occur here,
+        # and outside XLA every op costs the train step time.
+        return tf.gather(table, index)
+    return ops.take(table, ops.cast(index, "int32"))
+
+
 class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
     """Evaluates a ``cyclr.tables`` plan in the graph. Subclasses call ``_use(plan)``
     and, for periodic plans without a flat envelope, provide ``_factor(c, j)``: the
@@ -86,16 +97,15 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
             i = _steps(step)
             plan = self._plan
             if isinstance(plan, np.ndarray):
-                return ops.take(self._table, ops.cast(ops.minimum(i, plan.size - 1), "int32"))
-            j = ops.maximum(i - plan.offset, 0)
-            c = j // plan.period
-            t = ops.cast(j - c * plan.period, "int32")
+                return _gather(self._table, ops.minimum(i, plan.size - 1))
+            j = ops.maximum(i - plan.offset, 0) if plan.offset else i
+            t = j % plan.period
             if self._flat():
-                value = ops.take(self._values, t)
+                value = _gather(self._values, t)
             else:
-                f = ops.cast(self._factor(c, j), "float64")
-                scaled = ops.take(self._heights, t) * f
-                pinned = ops.logical_and(ops.take(self._peaks, t), f == 1.0)
+                f = ops.cast(self._factor(j // plan.period, j), "float64")
+                scaled = _gather(self._heights, t) * f
+                pinned = ops.logical_and(_gather(self._peaks, t), f == 1.0)
                 # The core's guards: the peak is the bound itself, and no value passes it.
                 if plan.inverted:
                     value = plan.high - scaled
@@ -107,7 +117,7 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
                                       value)
                 value = ops.cast(value, "float32")
             if plan.offset:
-                head = ops.take(self._prefix, ops.cast(ops.minimum(i, plan.offset - 1), "int32"))
+                head = _gather(self._prefix, ops.minimum(i, plan.offset - 1))
                 value = ops.where(i < plan.offset, head, value)
             return value
 
