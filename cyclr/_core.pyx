@@ -21,9 +21,10 @@ cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_SIZE
 from cython cimport floating
-from libc.math cimport M_PI, cos, floor, isfinite, pow
+from libc.math cimport M_PI, cos, floor, fmod, isfinite, pow
 from libc.stdint cimport INT64_MAX, int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -128,17 +129,11 @@ cdef inline double position(const Params* p, int64_t i, double* t) noexcept nogi
         ic = i // p.iperiod
         t[0] = <double>(i - ic * p.iperiod)
         return <double>ic
+    # Fractional sizes: fmod is exact, so 0 <= t < period at every step, however large;
+    # x - t is then (close to) a whole number of periods.
     x = <double>i
-    c = floor(x / p.period)
-    x = x - c * p.period
-    if x < 0.0:
-        c -= 1.0
-        x += p.period
-    elif x >= p.period:
-        c += 1.0
-        x -= p.period
-    t[0] = x
-    return c
+    t[0] = fmod(x, p.period)
+    return floor((x - t[0]) / p.period + 0.5)
 
 
 cdef inline double window_at(const Params* p, double t) noexcept nogil:
@@ -167,13 +162,21 @@ cdef inline double envelope_at(const Params* p, double c, int64_t i) noexcept no
 
 
 cdef inline double cyclic_value(const Params* p, double w, double f) noexcept nogil:
-    # DESIGN.md's formula. Rounding can carry ``lo + (hi - lo)`` one ulp past ``hi`` (or
-    # ``hi - (hi - lo)`` below ``lo``); the peak is the bound itself, and no value
-    # leaves [lo, hi].
-    cdef double height = (p.hi - p.lo) * w
+    # DESIGN.md's formula, in two steps so that fills can tabulate the first.
+    # ``&``, not ``and``: no short-circuit jumps, so fill loops vectorize.
+    return scaled_height(p, height_of(p, w), (w == 1.0) & (f == 1.0), f)
+
+
+cdef inline double height_of(const Params* p, double w) noexcept nogil:
+    return (p.hi - p.lo) * w
+
+
+cdef inline double scaled_height(const Params* p, double height, bint peak,
+                                 double f) noexcept nogil:
+    # Rounding can carry ``lo + (hi - lo)`` one ulp past ``hi`` (or ``hi - (hi - lo)``
+    # below ``lo``); the peak (w == 1 at full amplitude) is the bound itself, and no
+    # value leaves [lo, hi].
     cdef double v
-    # ``&``/``|``, not ``and``/``or``: no short-circuit jumps, so fill loops vectorize.
-    cdef bint peak = (w == 1.0) & (f == 1.0)
     if p.inverted:
         v = p.hi - height * f
         return p.lo if (peak | (v < p.lo)) else v
@@ -269,10 +272,9 @@ cdef void fill_constant(floating* out, Py_ssize_t n, double value) noexcept nogi
 # ``value_at`` at its step; they only skip recomputing what is the same for many steps.
 
 cdef enum:
-    # Longest cycle whose window a fill tabulates: 512 KiB of doubles, which stays in
-    # cache; the table is also at most 1/16 of the output, so a fill's memory stays
-    # within a few per cent of its output.
-    TABLE_MAX = 65536
+    # Longest cycle whose window a fill tabulates (8 MiB of doubles). A table is also
+    # at most 1/16 of the output, so a fill's memory stays within 7% of its output.
+    TABLE_MAX = 1048576
 
 # Below 2**52, steps, cycle starts and offsets are exact doubles.
 cdef int64_t EXACT_STEPS = 4503599627370496
@@ -291,16 +293,16 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
 
 
 cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t n,
-                      int64_t period, const double* window) noexcept nogil:
-    """Cyclic values one cycle at a time: the envelope factor once per cycle (per step
-    for ``gamma**i``), the window from ``window[t]`` for offset ``t`` when a table is
-    given, else per step."""
+                      int64_t period, const double* window, double wmin,
+                      double wmax) noexcept nogil:
+    """Cyclic values one cycle at a time, the envelope factor once per cycle (per step
+    for ``gamma**i``), the window from ``window`` (a table of one cycle, whose least and
+    greatest values are ``wmin`` and ``wmax``) or, when it is NULL, per step."""
     cdef int64_t c = start // period
     cdef int64_t t = start - c * period
     cdef int64_t i
     cdef Py_ssize_t j = 0, m, k
-    cdef double f = 1.0
-    cdef bint per_step = p.envelope == GAMMA_STEPS
+    cdef double f, low, high
     cdef floating* o
     while j < n:
         m = n - j
@@ -308,35 +310,80 @@ cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t 
             m = <Py_ssize_t>(period - t)
         o = out + j
         i = start + j
-        if not per_step:
-            f = envelope_at(p, <double>c, i)
-        if window != NULL and per_step:
+        if p.envelope == GAMMA_STEPS and window != NULL:
             for k in range(m):
                 o[k] = <floating>cyclic_value(p, window[t + k], pow(p.gamma, <double>(i + k)))
-        elif window != NULL:
+        elif p.envelope == GAMMA_STEPS:
             for k in range(m):
-                o[k] = <floating>cyclic_value(p, window[t + k], f)
-        else:
+                o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)),
+                                              pow(p.gamma, <double>(i + k)))
+        elif window == NULL:
+            f = envelope_at(p, <double>c, i)
             for k in range(m):
-                if per_step:
-                    f = pow(p.gamma, <double>(i + k))
                 o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)), f)
+        else:
+            f = envelope_at(p, <double>c, i)
+            # Each rounded operation is monotone, so the value is monotone in the
+            # window: when the cycle's least and greatest windows give the same value,
+            # every step of the cycle has it. This is exact, and it is what makes long
+            # triangular2 runs (whose amplitude falls below an ulp of base_lr within
+            # about 60 cycles, and later into subnormals, which are slow) cheap.
+            low = cyclic_value(p, wmin, f)
+            high = cyclic_value(p, wmax, f)
+            if low == high and low != 0.0:       # (a zero could come in two signs)
+                fill_constant(o, m, low)
+            elif f != 1.0:           # below full amplitude: no peak to pin
+                for k in range(m):
+                    o[k] = <floating>scaled_height(p, height_of(p, window[t + k]), False, f)
+            else:
+                for k in range(m):
+                    o[k] = <floating>cyclic_value(p, window[t + k], f)
         j += m
         t = 0
         c += 1
 
 
+cdef void copy_cycles(int64_t start, floating* out, Py_ssize_t n, int64_t period,
+                      const floating* cycle) noexcept nogil:
+    """Repeat ``cycle`` (the values at offsets ``0 .. period-1``) over the run."""
+    cdef int64_t t = start % period
+    cdef Py_ssize_t j = 0, m
+    while j < n:
+        m = n - j
+        if period - t < m:
+            m = <Py_ssize_t>(period - t)
+        memcpy(out + j, cycle + t, <size_t>m * sizeof(floating))
+        j += m
+        t = 0
+
+
 cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
                                Py_ssize_t n, int64_t period) noexcept nogil:
     cdef double* window = NULL
+    cdef double wmin = 1.0, wmax = 0.0
+    cdef floating* cycle = NULL
     cdef int64_t k
-    if (period <= TABLE_MAX
-            and period * 16 * <int64_t>sizeof(double) <= n * <int64_t>sizeof(floating)):
+    # Tables only for runs of 16 cycles or more: a table is then at most 1/16 of the
+    # output. A failed malloc only costs speed.
+    cdef bint tabulate = (period <= TABLE_MAX and period * 16 * <int64_t>sizeof(double)
+                          <= n * <int64_t>sizeof(floating))
+    if tabulate and p.envelope == FLAT:
+        # The factor is 1 in every cycle, so every cycle holds the same values.
+        cycle = <floating*>malloc(<size_t>period * sizeof(floating))
+        if cycle != NULL:
+            for k in range(period):
+                cycle[k] = <floating>cyclic_value(p, window_at(p, <double>k), 1.0)
+            copy_cycles(start, out, n, period, cycle)
+            free(cycle)
+            return
+    if tabulate:
         window = <double*>malloc(<size_t>period * sizeof(double))
-    if window != NULL:          # a failed malloc only costs speed
+    if window != NULL:
         for k in range(period):
             window[k] = window_at(p, <double>k)
-    fill_cyclic(p, start, out, n, period, window)
+            wmin = window[k] if window[k] < wmin else wmin
+            wmax = window[k] if window[k] > wmax else wmax
+    fill_cyclic(p, start, out, n, period, window, wmin, wmax)
     free(window)
 
 
