@@ -3,8 +3,8 @@
 ``s.array`` takes exact shortcuts that ``s(i)`` does not: a cyclic fill tabulates the
 window of one cycle and computes the envelope factor once per cycle, 1cycle is filled
 phase by phase, step decay period by period. Which path a fill takes depends on its
-length (a table only when the run is at least 16 table sizes long), the period (whole,
-at most 65536 steps) and how far the steps go (fractional step sizes only below 2**52),
+length (a table only when the output is at least 16 times its size), the period (whole,
+at most 2**20 steps) and how far the steps go (fractional step sizes only below 2**52),
 so the tests draw lengths, periods and starts on both sides of those limits and compare
 every value with the one-step kernel, ``s(i)``, and with fills taken in small chunks.
 ``s(i)`` itself is called by vectorcall; the last tests check that path against
@@ -20,7 +20,6 @@ import cyclr
 from cyclr._core import Kernel
 from strategies import SHAPES, bounds, gammas, one_cycle_schedules
 
-TABLE_MAX = 65536                 # the longest tabulated cycle (cyclr/_core.pyx)
 EXACT = 2**52                     # fractional step sizes take the fast path below this
 HAVE_VECTORCALL = 1 << 11         # Py_TPFLAGS_HAVE_VECTORCALL
 
@@ -118,21 +117,38 @@ def test_small_chunks_concatenate_to_a_tabulated_fill(s, start, chunks):
     assert_bits_equal(np.concatenate(parts), whole_run)
 
 
-@pytest.mark.parametrize("period", [TABLE_MAX - 1, TABLE_MAX, TABLE_MAX + 1])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_longest_tabulated_cycles(period, dtype):
+@pytest.mark.parametrize("period", [7, 4000, 65537])
+def test_at_the_length_where_fills_start_tabulating(period, dtype):
+    # A fill tabulates one cycle when its output is at least 16 times the table
+    # (16 cycles in float64, 32 in float32); one step either side of that length.
     s = cyclr.triangular2(0.001, 0.01, period // 2, step_size_down=period - period // 2,
                           shape="welch")
-    n = 16 * 2 * period + 7              # long enough for a table in both dtypes
-    start = 3 * period - 5
-    whole_run = s.array(n, start=start, dtype=dtype)
-    chunk = period                        # too short to tabulate: the direct path
-    parts = [s.array(min(chunk, n - a), start=start + a, dtype=dtype)
-             for a in range(0, n, chunk)]
-    assert_bits_equal(np.concatenate(parts), whole_run)
-    rng = np.random.default_rng(period)
-    for j in rng.integers(0, n, 300).tolist() + [0, period - 1, period, n - 1]:
-        assert whole_run[j] == dtype(s(start + j))
+    cycles = 16 if dtype == np.float64 else 32
+    for n in (cycles * period - 1, cycles * period):
+        start = 3 * period - 5
+        run = s.array(n, start=start, dtype=dtype)
+        parts = [s.array(min(period, n - a), start=start + a, dtype=dtype)
+                 for a in range(0, n, period)]
+        assert_bits_equal(np.concatenate(parts), run)
+        for j in np.random.default_rng(n).integers(0, n, 200).tolist() + [0, n - 1]:
+            assert run[j] == dtype(s(start + j))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cyclr.triangular2(0.001, 0.01, 2),
+    lambda: cyclr.triangular2(0.0, 0.01, 2, shape="hann"),
+    lambda: cyclr.triangular2(0.001, 0.01, 3, step_size_down=1).momentum_schedule(0.8, 0.9),
+    lambda: cyclr.exp_range(0.5, 3.0, 2, gamma=0.5, scale_mode="cycle"),
+    lambda: cyclr.exp_range(1e-300, 1e-290, 1, gamma=0.25, scale_mode="cycle"),
+])
+def test_cycles_whose_amplitude_vanishes(make):
+    # After ~60 halvings a cycle's values are all base_lr (the fill writes them as one
+    # constant); after ~1000 the factor is subnormal, after ~1075 zero.
+    s = make()
+    for dtype in (np.float64, np.float32):
+        run = s.array(5000, dtype=dtype)
+        assert_bits_equal(run, one_step(s, 0, 5000).astype(dtype))
 
 
 @given(st.sampled_from([(2.5, 1.5), (0.75, 3.25), (7.5, 0.5)]),
