@@ -19,10 +19,10 @@ whatever the global setting.
 
 All classes save with ``model.save`` and load with ``keras.models.load_model`` without
 ``custom_objects`` (once ``cyclr.adapters.keras`` is imported, which registers them):
-their configs hold the schedule's description, never the table. A
-user ``scale_fn`` is saved by import path (``"module:qualname"``, module-level
-functions only) and resolved at load time only from a module that is already
-imported, so loading a file never imports code.
+their configs hold the schedule's description, never the table. A user ``scale_fn`` is
+saved by import path (``"module:qualname"``, module-level functions only) and resolved
+at load time only from a module that is already imported, so loading a file never
+imports code.
 """
 
 from __future__ import annotations
@@ -198,7 +198,18 @@ def _schedule_from_dict(data) -> cyclr.Schedule:
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class CyclrSchedule(_Lookup):
-    """A cyclr schedule as a Keras ``LearningRateSchedule``; see :func:`schedule`."""
+    """A cyclr schedule as a Keras ``LearningRateSchedule``; build it with
+    :func:`schedule`.
+
+    Args:
+        schedule: any cyclr schedule.
+        total_steps: the run length (int >= 1), or None; see :func:`schedule`.
+        name: optional name, kept in the config.
+
+    Attributes:
+        schedule: the cyclr schedule, whose float32 values this gives.
+        total_steps: as given.
+    """
 
     def __init__(self, schedule, total_steps, name=None):
         if not isinstance(schedule, cyclr.Schedule):
