@@ -59,6 +59,9 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
     if optimizer is None or not getattr(model, "compiled", False):
         raise ValueError("model must be compiled (model.compile(optimizer=..., loss=...)) "
                          "before range_test")
+    if not model.built:
+        raise ValueError("model must be built (start it with keras.Input, or call it on a "
+                         "batch) so that range_test has weights to save and restore")
     if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
         raise TypeError(
             f"model.optimizer must have a number as learning_rate for range_test to set "
