@@ -80,17 +80,19 @@ class RecordingSGD(keras.optimizers.SGD):
             ops.reshape(ops.cast(learning_rate, "float32"), (1,))))
 
 
-def tiny_model(optimizer, steps_per_execution=1):
+def tiny_model(optimizer, steps_per_execution=1, jit_compile="auto"):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer, "mse", steps_per_execution=steps_per_execution)
+    model.compile(optimizer, "mse", steps_per_execution=steps_per_execution,
+                  jit_compile=jit_compile)
     return model
 
 
-def used_in_fit(lr, steps):
+def used_in_fit(lr, steps, jit_compile="auto"):
     """The learning rate of every update of ``model.fit`` over ``steps`` batches."""
     x = np.random.default_rng(0).normal(size=(steps, 2)).astype("float32")
     optimizer = RecordingSGD(steps, learning_rate=lr)
-    model = tiny_model(optimizer, steps_per_execution=250)
+    model = tiny_model(optimizer, steps_per_execution=250, jit_compile=jit_compile)
+    assert model.jit_compile == (jit_compile is True)
     model.fit(x, x.sum(axis=1), batch_size=1, epochs=1, shuffle=False, verbose=0)
     assert int(optimizer.iterations.numpy()) == steps
     return optimizer.used.numpy()
@@ -118,6 +120,13 @@ def test_fit_uses_the_core_float32_value_at_every_step(name):
     s, total = FIT_CASES[name]
     used = used_in_fit(schedule(s, total), 3000)
     assert np.array_equal(used, s.array(3000, dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", ["chain endless", "exp_range endless"])
+def test_fit_compiled_by_xla_uses_the_core_float32_values(name):
+    s, total = FIT_CASES[name]
+    used = used_in_fit(schedule(s, total), 1000, jit_compile=True)
+    assert ulps(used, s.array(1000, dtype=np.float32)).max() <= 1
 
 
 @pytest.mark.parametrize("s", [
