@@ -149,6 +149,9 @@ def _set_lr(optimizer, lr):
             group["lr"] = lr
 
 
+_MISSING = object()
+
+
 def _snapshot(model, optimizer):
     # Every tensor training can change: the model's parameters and buffers, and any
     # parameter the optimizer holds outside the model (a learnable loss weight ...).
@@ -167,6 +170,8 @@ def _snapshot(model, optimizer):
             "groups": [{k: copy.deepcopy(x) for k, x in g.items() if k != "params"}
                        for g in optimizer.param_groups],
             "state": {p: copy.deepcopy(s) for p, s in optimizer.state.items()},
+            # torch's LR schedulers flag an optimizer that has stepped; ours must not count.
+            "stepped": optimizer.__dict__.get("_opt_called", _MISSING),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
         }
@@ -190,6 +195,10 @@ def _restore(model, optimizer, saved):
                     group[key] = value
         optimizer.state.clear()
         optimizer.state.update(saved["state"])
+        if saved["stepped"] is _MISSING:
+            optimizer.__dict__.pop("_opt_called", None)
+        else:
+            optimizer._opt_called = saved["stepped"]
     torch.set_rng_state(saved["rng"])
     if saved["cuda_rng"] is not None:
         torch.cuda.set_rng_state_all(saved["cuda_rng"])

@@ -104,7 +104,8 @@ class RangeTest:
         num_steps: number of steps (LRs), >= 2.
         mode: ``"exp"`` (evenly spaced in log-LR, the default) or ``"linear"`` (the
             paper's ramp).
-        smoothing: ``beta`` of the smoothing, in [0, 1); 0 disables it.
+        smoothing: ``beta`` in [0, 1) of both smoothings: the running average the
+            divergence check reads, and the result's :func:`smooth`; 0 disables them.
         diverge_factor: stop when the smoothed loss exceeds this multiple (> 1) of the
             best one; None only stops on NaN or infinite losses. Only applied while the
             best smoothed loss is > 0.
@@ -496,10 +497,10 @@ def _cycle(data, name):
         for batch in data:
             empty = False
             yield batch
-        if one_shot:
-            return
         if empty:
             raise ValueError(f"{name} yields no batches")
+        if one_shot:
+            return
 
 
 class _ProgressBar:

@@ -447,6 +447,12 @@ def test_progress_bar_reports_and_ends_its_line(capsys):
     assert "4/6" in err and "stopped: loss is nan" in err
     run_engine([1.0] * 5)
     assert capsys.readouterr().err == ""
+    with pytest.raises(KeyError):
+        with RangeTest(1e-3, 1.0, 6) as rt:
+            for lr in rt:
+                rt.record(loss=1.0)
+                raise KeyError("the training loop failed")
+    assert capsys.readouterr().err.endswith("1/6\n")
 
 
 def lines_by_label(ax):

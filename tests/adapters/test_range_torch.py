@@ -293,11 +293,27 @@ def test_bad_arguments_name_the_parameter(digits, kwargs, match):
         range_test(**args)
 
 
-def test_empty_loader_is_an_error(digits):
+@pytest.mark.parametrize("empty", [[], iter([])])
+def test_empty_loader_is_an_error(empty):
     model = mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="train_loader"):
-        range_test(model, optimizer, torch.nn.functional.cross_entropy, [], progress=False)
+    with pytest.raises(ValueError, match="train_loader yields no batches"):
+        range_test(model, optimizer, torch.nn.functional.cross_entropy, empty,
+                   progress=False)
+
+
+def test_an_attached_scheduler_still_sees_an_optimizer_that_never_stepped(digits):
+    x, y, _, _ = digits
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5)
+    groups = copy.deepcopy(optimizer.param_groups)
+    range_test(model, optimizer, torch.nn.functional.cross_entropy, loader(x, y),
+               start_lr=1e-3, end_lr=1.0, num_steps=5, progress=False)
+    assert optimizer.param_groups[0]["initial_lr"] == groups[0]["initial_lr"] == 0.1
+    # As without a test, stepping the scheduler first is the mistake torch warns about.
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        scheduler.step()
 
 
 # --- the real use: choose the bounds, then train with them --------------------------
