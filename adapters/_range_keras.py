@@ -3,6 +3,7 @@
 The model's variables (weights, non-trainable state such as batch-norm statistics, and
 random-seed state) and the optimizer's variables (iterations, learning rate, slots such
 as momentum) come back exactly as they were, whether the test ends, diverges or raises.
+Metric accumulators, which ``fit`` and ``evaluate`` reset anyway, are not restored.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
                smoothing=0.8, diverge_factor=5.0, progress=True) -> RangeTestResult:
     """Run an LR range test on a compiled Keras model and leave it untouched.
 
-    Each step assigns the ramp's LR to the optimizer's ``learning_rate`` variable and
-    calls ``model.train_on_batch``, recording the loss and, when the model was compiled
-    with an accuracy metric, the batch's accuracy. With ``validation_data``, it records
-    the validation loss and accuracy after each step instead (one ``test_on_batch`` over
-    all of it per step).
+    An optimizer that has not trained yet is built first (its slots get the values it
+    would start from anyway), so that there is a state to restore. Each step assigns
+    the ramp's LR to the optimizer's ``learning_rate`` variable and calls
+    ``model.train_on_batch``, recording the loss and, when the model was compiled with
+    an accuracy metric, the batch's accuracy. With ``validation_data``, it records the
+    validation loss and accuracy after each step instead (one ``test_on_batch`` over all
+    of it per step).
 
     Args:
         model: a ``keras.Model`` compiled with an optimizer whose learning rate is a
