@@ -37,6 +37,7 @@ from keras import ops
 
 import cyclr
 from cyclr import tables
+from cyclr.serialize import function_path
 
 _PACKAGE = "cyclr"
 _SCALE_MODES = ("cycle", "iterations")
@@ -135,20 +136,6 @@ def _f64(x):
 
 
 # -- saving user functions ----------------------------------------------------------------
-
-def _function_path(fn, arg: str) -> str:
-    """``fn``'s ``"module:qualname"``; ValueError unless it is reachable by that path."""
-    module = getattr(fn, "__module__", None)
-    qualname = getattr(fn, "__qualname__", None) or "<unnamed>"
-    found = sys.modules.get(module) if isinstance(module, str) else None
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    if found is not fn or "<" in qualname:
-        raise ValueError(
-            f"{arg} must be a module-level function to be saved (by import path), got "
-            f"{fn!r}; define it at the top level of a module")
-    return f"{module}:{qualname}"
-
 
 def _check_imported(path, arg: str) -> str:
     if not isinstance(path, str) or path.count(":") != 1:
@@ -366,7 +353,7 @@ class CyclicalLearningRate(_Lookup):
             "initial_learning_rate": self.initial_learning_rate,
             "maximal_learning_rate": self.maximal_learning_rate,
             "step_size": self.step_size,
-            "scale_fn": _function_path(self.scale_fn, "scale_fn"),
+            "scale_fn": function_path(self.scale_fn),
             "scale_mode": self.scale_mode,
             "name": self.name,
         }

@@ -68,12 +68,17 @@ def to_dict(schedule: Schedule) -> dict:
         elif key == "segments":
             value = [{"schedule": to_dict(s), "steps": n} for s, n in value]
         elif key == "scale_fn" and value is not None:
-            value = _import_path(value)
+            value = function_path(value)
         out[key] = value
     return out
 
 
-def _import_path(fn) -> str:
+def function_path(fn) -> str:
+    """``fn``'s import path ``"module:qualname"``, found without importing anything.
+
+    Raises:
+        ValueError: unless ``fn`` is a module-level function reachable by that path.
+    """
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
     found = sys.modules.get(module) if isinstance(module, str) else None
