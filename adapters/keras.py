@@ -446,5 +446,7 @@ class ExponentialCyclicalLearningRate(CyclicalLearningRate):
         return {**self._tfa_config(), "gamma": self.gamma}
 
 
-__all__ = ["CyclicalLearningRate", "CyclrSchedule", "ExponentialCyclicalLearningRate",
+from ._range_keras import range_test  # noqa: E402  (the range-test runner, re-exported)
+
+__all__ = ["range_test", "CyclicalLearningRate", "CyclrSchedule", "ExponentialCyclicalLearningRate",
            "Triangular2CyclicalLearningRate", "TriangularCyclicalLearningRate", "schedule"]

@@ -126,4 +126,6 @@ def schedule(s, total_steps):
     return _periodic(plan)
 
 
-__all__ = ["schedule"]
+from ._range_optax import range_test  # noqa: E402  (the range-test runner, re-exported)
+
+__all__ = ["range_test", "schedule"]

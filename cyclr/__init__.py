@@ -17,6 +17,7 @@ from .policies import (
     triangular,
     triangular2,
 )
+from .rangetest import RangeTest, RangeTestResult
 from .schedules import (
     Chain,
     Constant,
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Chain", "Constant", "Cyclic", "Decay", "Exponential", "Momentum", "OneCycle",
-    "Schedule", "StepDecay", "chain", "constant", "cyclic", "decay", "exp_range",
+    "RangeTest", "RangeTestResult", "Schedule", "StepDecay", "chain", "constant", "cyclic", "decay", "exp_range",
     "exponential", "from_dict", "iterations_per_epoch", "one_cycle", "step_decay",
     "suggest_step_size", "to_dict", "triangular", "triangular2",
 ]

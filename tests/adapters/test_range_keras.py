@@ -7,7 +7,7 @@ import tensorflow as tf
 from sklearn.datasets import load_digits
 
 import cyclr
-from cyclr.adapters._range_keras import range_test
+from cyclr.adapters.keras import range_test
 
 BATCH = 32
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import cyclr
-from cyclr.adapters._range_optax import range_test
+from cyclr.adapters.optax import range_test
 
 BATCH = 32
 

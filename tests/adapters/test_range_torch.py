@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 
 import cyclr
-from cyclr.adapters._range_torch import range_test
+from cyclr.adapters.torch import range_test
 
 BATCH = 32
 
