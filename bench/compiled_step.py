@@ -9,8 +9,6 @@ Optax: a jitted update (gradient, ``optax.sgd`` with momentum, apply) on the sam
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 import cyclr
@@ -20,11 +18,11 @@ TOTAL = 100_000                  # schedule length: longer than any run here
 TOP = 1e-2
 
 
-def _digits():
+def _digits(rows: int = 1792):
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
-    return (x[:1792] / 16.0).astype(np.float32), y[:1792].astype(np.int32)
+    return (x[:rows] / 16.0).astype(np.float32), y[:rows].astype(np.int32)
 
 
 def _adapter(name: str):
@@ -39,15 +37,14 @@ def _adapter(name: str):
         return None
 
 
-def keras_rows(epochs: int, repeat: int) -> list[Row]:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def keras_rows(epochs: int, repeat: int, rows: int = 1792) -> list[Row]:
     import keras
 
     what, against = "Keras `model.fit` step, cyclr one_cycle", "same with `CosineDecay`"
     adapter = _adapter("keras")
     if adapter is None:
         return [skipped(4, what, against, "cyclr.adapters.keras not written yet")]
-    x, y = _digits()
+    x, y = _digits(rows)
     batch = 32
 
     def fitter(lr):
@@ -67,7 +64,7 @@ def keras_rows(epochs: int, repeat: int) -> list[Row]:
                 t["cyclr"] / t["native"], ("<=", 1.05))]
 
 
-def optax_rows(steps: int, repeat: int) -> list[Row]:
+def optax_rows(steps: int, repeat: int, rows: int = 1792) -> list[Row]:
     import jax
     import jax.numpy as jnp
     import optax
@@ -76,7 +73,7 @@ def optax_rows(steps: int, repeat: int) -> list[Row]:
     adapter = _adapter("optax")
     if adapter is None:
         return [skipped(4, what, against, "cyclr.adapters.optax not written yet")]
-    x, y = map(jnp.asarray, _digits())
+    x, y = map(jnp.asarray, _digits(rows))
     key1, key2 = jax.random.split(jax.random.PRNGKey(0))
     params = {"w1": jax.random.normal(key1, (64, 64)) * 0.1, "b1": jnp.zeros(64),
               "w2": jax.random.normal(key2, (64, 10)) * 0.1, "b2": jnp.zeros(10)}

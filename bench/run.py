@@ -27,6 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")     # TensorFlow's start-up chatter
 
 import numpy as np  # noqa: E402
 
@@ -105,8 +106,9 @@ def main(argv=None) -> int:
         rows += torch_step.run(number=200 if quick else 5_000, repeat=repeat)
     if 4 in args.only:
         import compiled_step
-        rows += compiled_step.keras_rows(epochs=1 if quick else 4, repeat=repeat)
-        rows += compiled_step.optax_rows(steps=20 if quick else 400, repeat=repeat)
+        data = 256 if quick else 1792
+        rows += compiled_step.keras_rows(epochs=1 if quick else 4, repeat=repeat, rows=data)
+        rows += compiled_step.optax_rows(steps=20 if quick else 400, repeat=repeat, rows=data)
     if 5 in args.only:
         import memory
         rows += memory.run(n)

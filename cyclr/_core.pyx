@@ -51,6 +51,9 @@ cdef extern from *:
     int cyclr_set_vectorcall(PyTypeObject* type, Py_ssize_t offset)
     PyTypeObject* Py_TYPE(object)
     unsigned long HAVE_VECTORCALL "Py_TPFLAGS_HAVE_VECTORCALL"
+    # Borrowed-pointer forms, so the scalar fast path touches no reference counts.
+    bint exact_int "PyLong_CheckExact"(PyObject* o)
+    long long int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow)
 
 
 cdef enum Kind:
@@ -714,8 +717,16 @@ cdef object kernel_vectorcall(object self, PyObject* const* args, size_t nargsf,
                               PyObject* kwnames):
     """``Kernel.__call__`` by vectorcall: one positional step, else the general path."""
     cdef Py_ssize_t k, nargs = PyVectorcall_NARGS(nargsf)
+    cdef Kernel kernel = <Kernel>self
+    cdef long long i
+    cdef int overflow
     if nargs == 1 and (kwnames == NULL or PyTuple_GET_SIZE(<object>kwnames) == 0):
-        return (<Kernel>self)._value(as_step(<object>args[0], "step"))
+        # The common call, s(i) with a plain int, on a kernel of pure C arithmetic.
+        if exact_int(args[0]) and kernel.p.kind != CHAIN and kernel.scale_fn is None:
+            i = int_value(args[0], &overflow)
+            if overflow == 0 and i >= 0:
+                return value_at(&kernel.p, i)
+        return kernel._value(as_step(<object>args[0], "step"))
     # Anything else (a keyword, a wrong count) gets tp_call's handling and messages.
     positional = tuple([<object>args[k] for k in range(nargs)])
     keywords = {}
