@@ -346,40 +346,30 @@ cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t 
         c += 1
 
 
-cdef void copy_cycles(int64_t start, floating* out, Py_ssize_t n, int64_t period,
-                      const floating* cycle) noexcept nogil:
-    """Repeat ``cycle`` (the values at offsets ``0 .. period-1``) over the run."""
-    cdef int64_t t = start % period
-    cdef Py_ssize_t j = 0, m
-    while j < n:
-        m = n - j
-        if period - t < m:
-            m = <Py_ssize_t>(period - t)
-        memcpy(out + j, cycle + t, <size_t>m * sizeof(floating))
-        j += m
-        t = 0
-
-
 cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
                                Py_ssize_t n, int64_t period) noexcept nogil:
     cdef double* window = NULL
     cdef double wmin = 1.0, wmax = 0.0
-    cdef floating* cycle = NULL
     cdef int64_t k
+    cdef Py_ssize_t j, block
+    if p.envelope == FLAT and period < n:
+        # The factor is 1 in every cycle, so the run repeats with the period: compute
+        # its first period, then copy it forward (no table). Short periods are first
+        # doubled up to a block of 4096 values, so each copy is long.
+        block = <Py_ssize_t>period
+        fill_cyclic(p, start, out, block, period, NULL, 0.0, 0.0)
+        while block < 4096 and 2 * block <= n:
+            memcpy(out + block, out, <size_t>block * sizeof(floating))
+            block *= 2
+        j = block
+        while j < n:
+            memcpy(out + j, out, <size_t>(block if n - j > block else n - j) * sizeof(floating))
+            j += block
+        return
     # Tables only for runs of 16 cycles or more: a table is then at most 1/16 of the
     # output. A failed malloc only costs speed.
-    cdef bint tabulate = (period <= TABLE_MAX and period * 16 * <int64_t>sizeof(double)
-                          <= n * <int64_t>sizeof(floating))
-    if tabulate and p.envelope == FLAT:
-        # The factor is 1 in every cycle, so every cycle holds the same values.
-        cycle = <floating*>malloc(<size_t>period * sizeof(floating))
-        if cycle != NULL:
-            for k in range(period):
-                cycle[k] = <floating>cyclic_value(p, window_at(p, <double>k), 1.0)
-            copy_cycles(start, out, n, period, cycle)
-            free(cycle)
-            return
-    if tabulate:
+    if (period <= TABLE_MAX
+            and period * 16 * <int64_t>sizeof(double) <= n * <int64_t>sizeof(floating)):
         window = <double*>malloc(<size_t>period * sizeof(double))
     if window != NULL:
         for k in range(period):

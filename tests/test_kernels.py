@@ -135,6 +135,41 @@ def test_at_the_length_where_fills_start_tabulating(period, dtype):
             assert run[j] == dtype(s(start + j))
 
 
+@pytest.mark.parametrize("sizes", [(0.5, 0.5), (1, 1), (2, 1), (3, 4), (2047, 2048),
+                                   (2048, 2049), (1.5, 2.5)])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_constant_amplitude_runs_repeat_their_first_cycle(sizes, shape):
+    # triangular fills compute one period and copy it forward, short periods doubled
+    # up to a block first; runs just past one period, a block, and many blocks.
+    s = cyclr.triangular(0.25, 0.75, sizes[0], step_size_down=sizes[1], shape=shape)
+    m = s.momentum_schedule(0.8, 0.95)
+    period = int(sum(sizes))
+    for n in (period + 1, 2 * period, 4096 + 3, 3 * 4096 + period + 5):
+        for start in (0, 5, 2**62 + 1):
+            for t in (s, m):
+                want = one_step(t, start, n)
+                assert_bits_equal(t.array(n, start=start), want)
+                assert_bits_equal(t.array(n, start=start, dtype=np.float32),
+                                  want.astype(np.float32))
+
+
+@pytest.mark.parametrize("s", [
+    cyclr.triangular(0.1, 1.0, 1), cyclr.triangular(0.1, 1.0, 2, shape="hann"),
+    cyclr.triangular2(0.1, 1.0, 3), cyclr.exp_range(0.1, 1.0, 2, gamma=0.99),
+    cyclr.one_cycle(1.0, 50), cyclr.step_decay(1.0, 0.5, 3),
+    cyclr.chain((cyclr.triangular(0.1, 1.0, 1), 4099), cyclr.triangular2(0.1, 1.0, 2)),
+], ids=repr)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fills_write_nothing_past_their_buffer(s, dtype):
+    # The copies and tables work in blocks; a block that ran one value long would
+    # overwrite whatever follows the buffer. Fill views of a longer, marked array.
+    for n in (1, 2, 3, 4095, 4096, 4097, 8192, 8193, 3 * 4096 + 1):
+        backing = np.full(n + 64, -7.0, dtype=dtype)
+        s.array(n, start=1, out=backing[:n])
+        assert (backing[n:] == -7.0).all()
+        assert_bits_equal(backing[:n], one_step(s, 1, n).astype(dtype))
+
+
 @pytest.mark.parametrize("make", [
     lambda: cyclr.triangular2(0.001, 0.01, 2),
     lambda: cyclr.triangular2(0.0, 0.01, 2, shape="hann"),
