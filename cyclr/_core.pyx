@@ -278,6 +278,10 @@ cdef enum:
     # Longest cycle whose window a fill tabulates (8 MiB of doubles). A table is also
     # at most 1/16 of the output, so a fill's memory stays within 7% of its output.
     TABLE_MAX = 1048576
+    # Offsets of the table used per pass over the cycles (256 KiB: stays in L2).
+    TABLE_TILE = 32768
+    # Steps per batch of scale_fn factors (512 KiB of doubles).
+    USER_CHUNK = 65536
 
 # Below 2**52, steps, cycle starts and offsets are exact doubles.
 cdef int64_t EXACT_STEPS = 4503599627370496
@@ -295,59 +299,79 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
     return 0
 
 
+cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
+                                int64_t i, int64_t c, int64_t t, const double* window,
+                                double wmin, double wmax) noexcept nogil:
+    """Steps ``i .. i+m-1``, all in cycle ``c``, at offsets ``t .. t+m-1``: the envelope
+    factor once (per step for ``gamma**i``), the window from ``window`` (a table of one
+    cycle, whose least and greatest values are ``wmin`` and ``wmax``) or, when it is
+    NULL, per step."""
+    # A local copy: stores to ``o`` cannot change it, so the compiler keeps the
+    # parameters in registers and vectorizes without runtime alias checks.
+    cdef Params q = kernel[0]
+    cdef const Params* p = &q
+    cdef Py_ssize_t k
+    cdef double f, low, high
+    if p.envelope == GAMMA_STEPS and window != NULL:
+        for k in range(m):
+            o[k] = <floating>cyclic_value(p, window[t + k], pow(p.gamma, <double>(i + k)))
+    elif p.envelope == GAMMA_STEPS:
+        for k in range(m):
+            o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)),
+                                          pow(p.gamma, <double>(i + k)))
+    elif window == NULL:
+        f = envelope_at(p, <double>c, i)
+        for k in range(m):
+            o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)), f)
+    else:
+        f = envelope_at(p, <double>c, i)
+        # Each rounded operation is monotone, so the value is monotone in the window:
+        # when the cycle's least and greatest windows give the same value, every step of
+        # the cycle has it. This is exact, and it is what makes long triangular2 runs
+        # (whose amplitude falls below an ulp of base_lr within about 60 cycles, and
+        # later into subnormals, which are slow) cheap.
+        low = cyclic_value(p, wmin, f)
+        high = cyclic_value(p, wmax, f)
+        if low == high and low != 0.0:       # (a zero could come in two signs)
+            fill_constant(o, m, low)
+        elif f != 1.0:                       # below full amplitude: no peak to pin
+            for k in range(m):
+                o[k] = <floating>scaled_height(p, height_of(p, window[t + k]), False, f)
+        else:
+            for k in range(m):
+                o[k] = <floating>cyclic_value(p, window[t + k], f)
+
+
 cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t n,
                       int64_t period, const double* window, double wmin,
                       double wmax) noexcept nogil:
-    """Cyclic values one cycle at a time, the envelope factor once per cycle (per step
-    for ``gamma**i``), the window from ``window`` (a table of one cycle, whose least and
-    greatest values are ``wmin`` and ``wmax``) or, when it is NULL, per step."""
-    cdef int64_t c = start // period
-    cdef int64_t t = start - c * period
-    cdef int64_t i
-    cdef Py_ssize_t j = 0, m, k
-    cdef double f, low, high
-    cdef floating* o
-    while j < n:
-        m = n - j
-        if period - t < m:
-            m = <Py_ssize_t>(period - t)
-        o = out + j
-        i = start + j
-        if p.envelope == GAMMA_STEPS and window != NULL:
-            for k in range(m):
-                o[k] = <floating>cyclic_value(p, window[t + k], pow(p.gamma, <double>(i + k)))
-        elif p.envelope == GAMMA_STEPS:
-            for k in range(m):
-                o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)),
-                                              pow(p.gamma, <double>(i + k)))
-        elif window == NULL:
-            f = envelope_at(p, <double>c, i)
-            for k in range(m):
-                o[k] = <floating>cyclic_value(p, window_at(p, <double>(t + k)), f)
-        else:
-            f = envelope_at(p, <double>c, i)
-            # Each rounded operation is monotone, so the value is monotone in the
-            # window: when the cycle's least and greatest windows give the same value,
-            # every step of the cycle has it. This is exact, and it is what makes long
-            # triangular2 runs (whose amplitude falls below an ulp of base_lr within
-            # about 60 cycles, and later into subnormals, which are slow) cheap.
-            low = cyclic_value(p, wmin, f)
-            high = cyclic_value(p, wmax, f)
-            if low == high and low != 0.0:       # (a zero could come in two signs)
-                fill_constant(o, m, low)
-            elif f != 1.0:           # below full amplitude: no peak to pin
-                for k in range(m):
-                    o[k] = <floating>scaled_height(p, height_of(p, window[t + k]), False, f)
-            else:
-                for k in range(m):
-                    o[k] = <floating>cyclic_value(p, window[t + k], f)
-        j += m
-        t = 0
-        c += 1
+    """Cyclic values cycle by cycle. With a table, one tile of offsets at a time over
+    all the cycles, so the part of the table in use stays in the L2 cache."""
+    cdef int64_t tile = TABLE_TILE if window != NULL else period
+    cdef int64_t a, b, c, t, end, first, last
+    cdef Py_ssize_t j
+    a = 0
+    while a < period:
+        b = a + tile if period - a > tile else period
+        c = start // period
+        t = start - c * period               # offset of out[j] in cycle c
+        j = 0
+        while j < n:
+            end = period if period - t < n - j else t + (n - j)
+            first = a if a > t else t
+            last = b if b < end else end
+            if first < last:
+                cyclic_segment(p, out + j + (first - t), <Py_ssize_t>(last - first),
+                               start + j + (first - t), c, first, window, wmin, wmax)
+            j += <Py_ssize_t>(period - t)
+            t = 0
+            c += 1
+        a = b
 
 
 cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
-                               Py_ssize_t n, int64_t period) noexcept nogil:
+                               Py_ssize_t n, int64_t period,
+                               Py_ssize_t budget) noexcept nogil:
     cdef double* window = NULL
     cdef double wmin = 1.0, wmax = 0.0
     cdef int64_t k
@@ -366,10 +390,10 @@ cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
             memcpy(out + j, out, <size_t>(block if n - j > block else n - j) * sizeof(floating))
             j += block
         return
-    # Tables only for runs of 16 cycles or more: a table is then at most 1/16 of the
-    # output. A failed malloc only costs speed.
-    if (period <= TABLE_MAX
-            and period * 16 * <int64_t>sizeof(double) <= n * <int64_t>sizeof(floating)):
+    # A table within the memory budget, when the run reuses it (two cycles or more).
+    # A failed malloc only costs speed.
+    if (period <= TABLE_MAX and period * <int64_t>sizeof(double) <= budget
+            and n >= 2 * period):
         window = <double*>malloc(<size_t>period * sizeof(double))
     if window != NULL:
         for k in range(period):
@@ -421,15 +445,16 @@ cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
         fill_constant(out + live, n - live, one_cycle_at(p, p.last_step))
 
 
-cdef void fill_run(const Params* p, int64_t start, floating* out,
-                   Py_ssize_t n) noexcept nogil:
+cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
+                   Py_ssize_t budget) noexcept nogil:
     """Steps ``start .. start+n-1`` (``n >= 1``) of any kernel but a chain or a user
-    ``scale_fn``, by the fastest exact fill for its kind."""
+    ``scale_fn``, by the fastest exact fill for its kind, with temporary tables of at
+    most ``budget`` bytes."""
     cdef int64_t period
     if p.kind == CYCLIC or p.kind == STEP_DECAY:
         period = whole_period(p, start + (n - 1))
         if period > 0 and p.kind == CYCLIC:
-            fill_cyclic_periodic(p, start, out, n, period)
+            fill_cyclic_periodic(p, start, out, n, period, budget)
             return
         if period > 0:
             fill_step_decay(p, start, out, n, period)
@@ -620,7 +645,7 @@ cdef class Kernel:
         """Write steps ``start .. start+len(out)-1`` into ``out``, a writeable,
         C-contiguous, 1-D float64 or float32 numpy array. Returns ``out``."""
         cdef int64_t s = as_step(start, "start")
-        cdef Py_ssize_t n
+        cdef Py_ssize_t n, budget
         cdef cnp.ndarray arr
         if not cnp.PyArray_Check(out):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -636,23 +661,34 @@ cdef class Kernel:
         n = arr.shape[0]
         if n > 0 and s > INT64_MAX - (n - 1):
             raise ValueError(f"start + n - 1 must be <= 2**63 - 1, got start={start!r}, n={n}")
+        # Temporary memory of a fill, all of it: at most 1/16 of its output.
+        budget = n * cnp.PyArray_ITEMSIZE(arr) // 16
         if arr.descr.type_num == cnp.NPY_FLOAT64:
-            self._fill_into(<double*>cnp.PyArray_DATA(arr), n, s)
+            self._fill_into(<double*>cnp.PyArray_DATA(arr), n, s, budget)
         elif arr.descr.type_num == cnp.NPY_FLOAT32:
-            self._fill_into(<float*>cnp.PyArray_DATA(arr), n, s)
+            self._fill_into(<float*>cnp.PyArray_DATA(arr), n, s, budget)
         else:
             raise TypeError(f"out must have dtype float64 or float32, got {arr.dtype}")
         return out
 
-    cdef int _fill_into(self, floating* out, Py_ssize_t n, int64_t start) except -1:
+    cdef int _fill_into(self, floating* out, Py_ssize_t n, int64_t start,
+                        Py_ssize_t budget) except -1:
+        """Fill ``out[0:n]`` with steps ``start ..``, using at most ``budget`` bytes of
+        temporary memory at any time (a chain fills its segments one after another)."""
+        cdef Py_ssize_t j = 0, m
         if n == 0:
             return 0
         if self.p.kind == CHAIN:
-            return self._fill_chain(out, n, start)
+            return self._fill_chain(out, n, start, budget)
         if self.scale_fn is not None:
-            return self._fill_user(out, n, start)
+            # In chunks, so the buffer of factors from scale_fn stays small.
+            while j < n:
+                m = n - j if n - j < USER_CHUNK else USER_CHUNK
+                self._fill_user(out + j, m, start + j)
+                j += m
+            return 0
         with nogil:
-            fill_run(&self.p, start, out, n)
+            fill_run(&self.p, start, out, n, budget)
         return 0
 
     cdef int _fill_user(self, floating* out, Py_ssize_t n, int64_t start) except -1:
@@ -675,7 +711,8 @@ cdef class Kernel:
             fill_user(&self.p, start, out, n, &factor[0], c0)
         return 0
 
-    cdef int _fill_chain(self, floating* out, Py_ssize_t n, int64_t start) except -1:
+    cdef int _fill_chain(self, floating* out, Py_ssize_t n, int64_t start,
+                         Py_ssize_t budget) except -1:
         cdef _Segments seg = self.segments
         cdef Py_ssize_t k, m = seg.starts.shape[0]
         cdef int64_t end = start + (n - 1)     # inclusive, cannot overflow
@@ -692,7 +729,8 @@ cdef class Kernel:
             if a > b:
                 continue
             child = seg.kernels[k]
-            child._fill_into(out + (a - start), <Py_ssize_t>(b - a + 1), a - seg.starts[k])
+            child._fill_into(out + (a - start), <Py_ssize_t>(b - a + 1), a - seg.starts[k],
+                             budget)
         if seg.lengths[m - 1] >= 0:
             seg_last = seg.starts[m - 1] + seg.lengths[m - 1] - 1
             if end > seg_last:

@@ -244,6 +244,28 @@ def test_one_cycle_at_whole_phase_ends(anneal, max_lr, total, pct_start, three_p
     assert_bits_equal(s.array(min(total, 5000)), one_step(s, 0, min(total, 5000)))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_chain_segments_share_the_fills_table_budget(dtype):
+    # Each segment spans 10 cycles, too few to tabulate on its own; the chain's
+    # whole output is long enough for a table per segment, one after another.
+    s = cyclr.chain((cyclr.triangular2(1e-3, 1e-2, 100, shape="hann"), 2000),
+                    (cyclr.triangular2(1e-4, 1e-3, 100, step_size_down=50), 1500),
+                    (cyclr.exp_range(1e-5, 1e-4, 100, gamma=0.999), 2000),
+                    cyclr.triangular2(1e-5, 1e-4, 25))
+    for n, start in ((40_000, 0), (7001, 999)):
+        want = one_step(s, start, n).astype(dtype)
+        assert_bits_equal(s.array(n, start=start, dtype=dtype), want)
+
+
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+def test_scale_fn_fills_in_chunks(scale_mode):
+    # A scale_fn's factors are gathered in chunks of 65536 steps; runs across chunks.
+    s = cyclr.cyclic(0.1, 1.0, 3, scale_fn=lambda x: 1.0 / (1.0 + x % 7),
+                     scale_mode=scale_mode)
+    n, start = 2 * 65536 + 11, 65536 - 5
+    assert_bits_equal(s.array(n, start=start), one_step(s, start, n))
+
+
 def test_chain_of_fast_segments():
     s = cyclr.chain((cyclr.triangular2(1e-3, 1e-2, 50), 4001),
                     (cyclr.one_cycle(1e-2, 3000).momentum_schedule(0.8, 0.9), 2999),

@@ -1,0 +1,50 @@
+"""Types of the Cython kernels in ``cyclr/_core.pyx`` (for editors and type checkers)."""
+
+from typing import Callable, Literal, SupportsIndex, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+_Out = TypeVar("_Out", npt.NDArray[np.float64], npt.NDArray[np.float32])
+
+class Kernel:
+    """The C side of a schedule: parameters, the one-step value and the fill.
+
+    Not for direct use: ``cyclr.schedules`` builds every schedule on top of it.
+    """
+
+    def _setup_simple(
+        self,
+        kind: Literal["constant", "decay", "exponential", "step_decay"],
+        lo: float,
+        hi: float = ...,
+        gamma: float = ...,
+        span: float = ...,
+    ) -> None: ...
+    def _setup_cyclic(
+        self,
+        lo: float,
+        hi: float,
+        up: float,
+        down: float,
+        window: Literal["linear", "welch", "hann"],
+        envelope: Literal["flat", "halving", "gamma_steps", "gamma_cycles",
+                          "user_cycles", "user_steps"],
+        gamma: float = ...,
+        scale_fn: Callable[[int], float] | None = ...,
+        inverted: bool = ...,
+    ) -> None: ...
+    def _setup_one_cycle(
+        self,
+        ends: list[float],
+        starts: list[float],
+        stops: list[float],
+        how: Literal["cos", "linear"],
+        last_step: int,
+    ) -> None: ...
+    def _setup_chain(self, kernels: tuple[Kernel, ...], lengths: list[int | None]) -> None: ...
+    def __call__(self, i: SupportsIndex) -> float:
+        """The value at step ``i`` (int >= 0), as a Python float."""
+    def _fill(self, out: _Out, start: SupportsIndex) -> _Out:
+        """Write steps ``start .. start+len(out)-1`` into ``out``, a writeable,
+        C-contiguous, 1-D float64 or float32 numpy array. Returns ``out``."""
