@@ -278,8 +278,6 @@ cdef enum:
     # Longest cycle whose window a fill tabulates (8 MiB of doubles). A table is also
     # at most 1/16 of the output, so a fill's memory stays within 7% of its output.
     TABLE_MAX = 1048576
-    # Offsets of the table used per pass over the cycles (256 KiB: stays in L2).
-    TABLE_TILE = 32768
     # Steps per batch of scale_fn factors (512 KiB of doubles).
     USER_CHUNK = 65536
 
@@ -345,28 +343,18 @@ cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
 cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t n,
                       int64_t period, const double* window, double wmin,
                       double wmax) noexcept nogil:
-    """Cyclic values cycle by cycle. With a table, one tile of offsets at a time over
-    all the cycles, so the part of the table in use stays in the L2 cache."""
-    cdef int64_t tile = TABLE_TILE if window != NULL else period
-    cdef int64_t a, b, c, t, end, first, last
-    cdef Py_ssize_t j
-    a = 0
-    while a < period:
-        b = a + tile if period - a > tile else period
-        c = start // period
-        t = start - c * period               # offset of out[j] in cycle c
-        j = 0
-        while j < n:
-            end = period if period - t < n - j else t + (n - j)
-            first = a if a > t else t
-            last = b if b < end else end
-            if first < last:
-                cyclic_segment(p, out + j + (first - t), <Py_ssize_t>(last - first),
-                               start + j + (first - t), c, first, window, wmin, wmax)
-            j += <Py_ssize_t>(period - t)
-            t = 0
-            c += 1
-        a = b
+    """Cyclic values cycle by cycle."""
+    cdef int64_t c = start // period
+    cdef int64_t t = start - c * period
+    cdef Py_ssize_t j = 0, m
+    while j < n:
+        m = n - j
+        if period - t < m:
+            m = <Py_ssize_t>(period - t)
+        cyclic_segment(p, out + j, m, start + j, c, t, window, wmin, wmax)
+        j += m
+        t = 0
+        c += 1
 
 
 cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
