@@ -52,7 +52,8 @@ def keras_rows(epochs: int, repeat: int, rows: int = 1792) -> list[Row]:
         model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, activation="relu"),
                                   keras.layers.Dense(10)])
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr, momentum=0.9),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      steps_per_execution=len(x) // batch)
         return lambda: model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0,
                                  shuffle=False)
 

@@ -17,8 +17,13 @@ def _optimizer(torch, groups: int):
     opt = torch.optim.SGD([{"params": [p]} for p in params], lr=0.01, momentum=0.9)
     for p in params:
         p.grad = torch.zeros_like(p)
-    opt.step()                # torch warns if a scheduler steps before its optimizer
     return opt
+
+
+def _scheduler(cls, opt, kwargs):
+    scheduler = cls(opt, **kwargs)
+    opt.step()     # after the scheduler wraps it: schedulers warn if they step first
+    return scheduler
 
 
 def run(number: int, repeat: int) -> list[Row]:
@@ -41,9 +46,9 @@ def run(number: int, repeat: int) -> list[Row]:
     rows = []
     for name, kwargs in configs.items():
         for groups in (1, 4):
-            ours = getattr(adapter, name)(_optimizer(torch, groups), **kwargs)
-            theirs = getattr(torch.optim.lr_scheduler, name)(_optimizer(torch, groups),
-                                                             **kwargs)
+            ours = _scheduler(getattr(adapter, name), _optimizer(torch, groups), kwargs)
+            theirs = _scheduler(getattr(torch.optim.lr_scheduler, name),
+                                _optimizer(torch, groups), kwargs)
             t = best_of({"cyclr": ours.step, "torch": theirs.step}, number=number,
                         repeat=repeat)
             if not all(math.isclose(a, b, rel_tol=1e-12)
