@@ -4,8 +4,10 @@
 #   1. one-step kernels: ``cdef inline double ..._at(const Params*, int64_t)``, pure C on a
 #      parameter struct, ``noexcept nogil``; the policy is chosen by ``cdef enum``s;
 #   2. fill loops: write steps ``start .. start+n-1`` into a caller's buffer under
-#      ``nogil``; they call the very same one-step kernels, so ``s(i)`` and
-#      ``s.array(...)[i]`` are bit-identical by construction;
+#      ``nogil``; they apply the one-step kernels' own functions to the same operands,
+#      only hoisting what a cycle or phase shares (position, envelope factor, a table of
+#      one cycle's window, whole repeated cycles), so ``s(i)`` and ``s.array(...)[i]``
+#      are bit-identical by construction;
 #   3. ``Kernel``: the extension type that owns the parameters, checks every buffer it
 #      is handed (type, dtype, ndim, contiguity, writeability) before any ``nogil`` loop,
 #      calls a user ``scale_fn`` (with the GIL) when there is one, and walks chains;
@@ -516,7 +518,9 @@ cdef class Kernel:
         self.vectorcall = <vectorcallfunc><void*>kernel_vectorcall
         # Python < 3.12 does not pass the vectorcall flag on to mutable subclasses (the
         # Schedule classes): the first instance gives it to a subclass that keeps
-        # Kernel.__call__ (extension types cannot hook __init_subclass__).
+        # Kernel.__call__ (extension types cannot hook __init_subclass__). On 3.11 a
+        # __call__ assigned to such a class later would go unseen, as for any type
+        # with vectorcall; 3.12 clears the flag then.
         if ((tp.tp_flags & HAVE_VECTORCALL) == 0 and VECTORCALL_OFFSET > 0
                 and <void*>tp.tp_call == KERNEL_TP_CALL):
             cyclr_set_vectorcall(tp, VECTORCALL_OFFSET)
