@@ -292,8 +292,8 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
     ``i // period`` and offset ``i % period`` that ``position`` computes; else 0."""
     if p.integral:
         return p.iperiod
-    # Fractional step sizes that add up to a whole period: position's double arithmetic
-    # is then exact (every product and difference is a whole number below 2**53).
+    # Fractional step sizes that add up to a whole period: below 2**52 position's fmod
+    # gives the exact offset and its division the exact cycle.
     if p.period == floor(p.period) and p.period < EXACT_STEPS and last < EXACT_STEPS:
         return <int64_t>p.period
     return 0
