@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import sys
 
 import keras
 import numpy as np
@@ -137,48 +136,37 @@ def _f64(x):
 
 # -- saving user functions ----------------------------------------------------------------
 
-def _check_imported(path, arg: str) -> str:
+def _check_path(path, arg: str) -> str:
     if not isinstance(path, str) or path.count(":") != 1:
         raise TypeError(f"{arg} must be a 'module:qualname' string, got {path!r}")
-    module = path.split(":")[0]
-    if module not in sys.modules:
-        raise ValueError(
-            f"{arg} {path!r} lives in module {module!r}, which is not imported; import "
-            f"it before loading (saved functions are only looked up in modules already "
-            f"imported, so that loading a file never runs new code)")
     return path
 
 
 def _resolve_function(path, arg: str):
-    module, qualname = _check_imported(path, arg).split(":")
-    found = sys.modules[module]
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    if not callable(found):
-        raise ValueError(f"{arg} {path!r} does not name a function")
-    return found
+    """The function saved as ``path``, if the user vouched for it to Keras: registered
+    with ``keras.saving.register_keras_serializable`` or passed in ``custom_objects``.
+    A file alone never picks a function to call (``"os:_exit"`` would be one)."""
+    module, qualname = _check_path(path, arg).split(":")
+    found = keras.saving.get_registered_object(qualname)
+    if found is not None and callable(found):
+        return found
+    for candidate in list(keras.saving.get_custom_objects().values()):
+        if callable(candidate) and (getattr(candidate, "__module__", None),
+                                    getattr(candidate, "__qualname__", None)) == (
+                                        module, qualname):
+            return candidate
+    raise ValueError(
+        f"{arg} {path!r} is not a function registered with Keras; decorate it with "
+        f"@keras.saving.register_keras_serializable() (and import its module before "
+        f"loading), or pass custom_objects={{{qualname!r}: {qualname}}}: cyclr never "
+        f"calls a function only because a saved file names it")
 
 
 def _schedule_from_dict(data) -> cyclr.Schedule:
-    """``cyclr.from_dict``, allowing the scale_fn paths it holds only if their modules
-    are already imported."""
-    paths = []
-
-    def collect(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "scale_fn" and value is not None:
-                    paths.append(value)
-                else:
-                    collect(value)
-        elif isinstance(node, list):
-            for value in node:
-                collect(value)
-
-    collect(data)
-    for path in paths:
-        _check_imported(path, "schedule scale_fn")
-    return cyclr.from_dict(data, allow_imports=bool(paths))
+    """``cyclr.from_dict``, with each ``scale_fn`` resolved through Keras' registry (see
+    ``_resolve_function``) instead of by import."""
+    return cyclr.from_dict(
+        data, resolve_function=lambda path: _resolve_function(path, "schedule scale_fn"))
 
 
 # -- any cyclr schedule -------------------------------------------------------------------

@@ -373,7 +373,7 @@ class ScheduleLR(LRScheduler):
         if missing:
             raise ValueError(
                 f"state_dict lacks {missing}: it was not saved by a cyclr scheduler "
-                f"(keys: {sorted(state_dict)})")
+                f"(keys: {sorted(map(str, state_dict))})")
         ours = self.state_dict()
         for key in ("schedules", "momentum_schedules"):
             diff = _first_difference(state_dict[key], ours[key], key)
@@ -382,6 +382,9 @@ class ScheduleLR(LRScheduler):
                     f"state_dict does not match this {type(self).__name__}: {diff}. Build "
                     f"the scheduler with the arguments (and scale_fn) it was saved with")
         last_epoch = _last_epoch(state_dict["last_epoch"])
+        if not 0 <= last_epoch <= 2**63 - 1:
+            raise ValueError(f"state_dict['last_epoch'] must be an integer in "
+                             f"[0, 2**63 - 1], got {last_epoch!r}")
         step_count = state_dict["_step_count"]
         if isinstance(step_count, bool) or not isinstance(step_count, int) or step_count < 0:
             raise ValueError(

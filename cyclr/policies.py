@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _validate as v
 from .schedules import (
     Chain,
     Constant,
@@ -52,6 +53,7 @@ def cyclic(base_lr, max_lr, step_size, *, step_size_down=None, policy="triangula
     References:
         L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
     """
+    v.choice("scale_mode", scale_mode, ("cycle", "iterations"))
     return Cyclic(base_lr, max_lr, step_size, step_size_down, policy, gamma, scale_fn,
                   scale_mode if scale_fn is not None else _builtin_mode(policy), shape)
 

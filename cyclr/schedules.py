@@ -408,6 +408,10 @@ class StepDecay(Schedule):
         return self._call_repr("step_decay", ("lr", "gamma", "step_size"), {})
 
 
+#: Deepest nesting of chains in chains (each level is one C call deep when evaluated).
+MAX_NESTING = 64
+
+
 class Chain(Schedule):
     """Schedules one after another; each segment sees its own step, starting at 0.
 
@@ -438,8 +442,15 @@ class Chain(Schedule):
                 steps = v.count(f"steps of segment {k}", steps, minimum=1)
             canonical.append((schedule, steps))
         canonical = tuple(canonical)
+        if self._nesting(canonical) > MAX_NESTING:
+            raise ValueError(f"chains may nest at most {MAX_NESTING} levels deep")
         self._freeze(segments=canonical)
         self._setup_chain(tuple(s for s, _ in canonical), [n for _, n in canonical])
+
+    @staticmethod
+    def _nesting(segments) -> int:
+        return 1 + max((Chain._nesting(s.params["segments"]) for s, _ in segments
+                        if isinstance(s, Chain)), default=0)
 
     @property
     def total_steps(self) -> int | None:

@@ -93,17 +93,32 @@ def function_path(fn) -> str:
     return f"{module}:{qualname}"
 
 
-def from_dict(data, *, allow_imports: bool = False) -> Schedule:
+#: Deepest nesting (chains of chains, momentum of ...) a description may have.
+MAX_DEPTH = 64
+
+
+def from_dict(data, *, allow_imports: bool = False, resolve_function=None) -> Schedule:
     """The schedule that ``to_dict`` described.
 
     Args:
         data: a dict as written by ``Schedule.to_dict`` (for example read from JSON).
         allow_imports: resolve a custom ``scale_fn`` stored as ``"module:qualname"``,
             importing its module. Off by default: only turn it on for trusted input.
+        resolve_function: instead of importing, a function that maps a stored
+            ``"module:qualname"`` to the callable to use (or raises ValueError); for
+            callers with their own registry of trusted functions.
 
     Raises:
         TypeError, ValueError: for anything that is not a valid description.
     """
+    if resolve_function is None:
+        resolve_function = _import_function if allow_imports else _refuse_function
+    return _read(data, resolve_function, 0)
+
+
+def _read(data, resolve_function, depth):
+    if depth > MAX_DEPTH:
+        raise ValueError(f"schedule description is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise TypeError(f"schedule description must be a dict, got {type(data).__name__}")
     version = data.get("version")
@@ -117,17 +132,19 @@ def from_dict(data, *, allow_imports: bool = False) -> Schedule:
     fields = _FIELDS[kind]
     given = set(data) - {"version", "type"}
     if given != set(fields):
-        missing, extra = sorted(set(fields) - given), sorted(given - set(fields))
-        raise ValueError(f"{kind} description: missing keys {missing}, unknown keys {extra}")
-    kwargs = {key: _field(kind, key, how, data[key], allow_imports)
+        missing = sorted(set(fields) - given)
+        extra = sorted(map(repr, given - set(fields)))
+        raise ValueError(f"{kind} description: missing keys {missing}, unknown keys "
+                         f"[{', '.join(extra)}]")
+    kwargs = {key: _field(kind, key, how, data[key], resolve_function, depth)
               for key, how in fields.items()}
     return _TYPES[kind](**kwargs)
 
 
-def _field(kind, key, how, value, allow_imports):
+def _field(kind, key, how, value, resolve_function, depth):
     name = f"{kind}.{key}"
     if how == "schedule":
-        return from_dict(value, allow_imports=allow_imports)
+        return _read(value, resolve_function, depth + 1)
     if how == "segments":
         if not isinstance(value, list) or not value:
             raise TypeError(f"{name} must be a non-empty list, got {value!r}")
@@ -140,11 +157,15 @@ def _field(kind, key, how, value, allow_imports):
             steps = segment["steps"]
             if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)):
                 raise TypeError(f"{name}[{k}].steps must be an int or null, got {steps!r}")
-            segments.append((from_dict(segment["schedule"], allow_imports=allow_imports),
-                             steps))
+            segments.append((_read(segment["schedule"], resolve_function, depth + 1), steps))
         return tuple(segments)
     if how == "scale_fn":
-        return None if value is None else _resolve(name, value, allow_imports)
+        if value is None:
+            return None
+        if not isinstance(value, str) or value.count(":") != 1:
+            raise TypeError(
+                f"{name} must be a 'module:qualname' string or null, got {value!r}")
+        return resolve_function(value)
     ok = {
         _NUMBER: isinstance(value, numbers.Real) and not isinstance(value, bool),
         _OPT_NUMBER: value is None or (isinstance(value, numbers.Real)
@@ -158,17 +179,20 @@ def _field(kind, key, how, value, allow_imports):
     return value
 
 
-def _resolve(name, path, allow_imports):
-    if not isinstance(path, str) or path.count(":") != 1:
-        raise TypeError(f"{name} must be a 'module:qualname' string or null, got {path!r}")
-    if not allow_imports:
-        raise ValueError(
-            f"{name} is {path!r}; resolving it imports code, so from_dict does it only "
-            f"with allow_imports=True (pass that for input you trust)")
+def _refuse_function(path):
+    raise ValueError(
+        f"scale_fn is {path!r}; resolving it imports code, so from_dict does it only "
+        f"with allow_imports=True (pass that for input you trust)")
+
+
+def _import_function(path):
     module, qualname = path.split(":")
-    found = importlib.import_module(module)
-    for part in qualname.split("."):
-        found = getattr(found, part)
+    try:
+        found = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"scale_fn {path!r} cannot be resolved: {exc}") from None
     if not callable(found):
-        raise TypeError(f"{name} {path!r} is not callable")
+        raise TypeError(f"scale_fn {path!r} is not callable")
     return found

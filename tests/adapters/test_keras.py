@@ -10,6 +10,7 @@ import doctest  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -36,8 +37,9 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 
 
+@keras.saving.register_keras_serializable(package="cyclr_tests")
 def inverse_cycle(x):
-    """A TFA-style scale_fn at module level (so it saves): 1 / cycle."""
+    """A TFA-style scale_fn, registered with Keras (so a saved model may call it): 1 / cycle."""
     return 1.0 / x
 
 
@@ -410,18 +412,24 @@ def test_saving_a_lambda_scale_fn_names_scale_fn(tmp_path):
         model.save(tmp_path / "m.keras")
 
 
-def test_loading_never_imports_a_module_for_a_function():
+def test_loading_calls_only_functions_registered_with_keras():
     config = CyclicalLearningRate(1e-4, 1e-2, 9, scale_fn=inverse_cycle).get_config()
+    assert CyclicalLearningRate.from_config(config).scale_fn is inverse_cycle
     config["scale_fn"] = "cyclr_not_imported_module:inverse_cycle"
-    with pytest.raises(ValueError, match="not imported"):
+    with pytest.raises(ValueError, match="not a function registered with Keras"):
         CyclicalLearningRate.from_config(config)
     assert "cyclr_not_imported_module" not in sys.modules
+    config["scale_fn"] = "math:sqrt"                 # importable, callable, not vouched for
+    with pytest.raises(ValueError, match="not a function registered with Keras"):
+        CyclicalLearningRate.from_config(config)
+    with keras.saving.custom_object_scope({"sqrt": math.sqrt}):
+        assert CyclicalLearningRate.from_config(config).scale_fn is math.sqrt
     custom = cyclr.cyclic(0.1, 1.0, 4, scale_fn=inverse_cycle)
     config = schedule(custom, 100).get_config()
     assert config["schedule"]["scale_fn"] == f"{__name__}:inverse_cycle"
     assert CyclrSchedule.from_config(config).schedule == custom
     config["schedule"]["scale_fn"] = "cyclr_not_imported_module:f"
-    with pytest.raises(ValueError, match="not imported"):
+    with pytest.raises(ValueError, match="not a function registered with Keras"):
         CyclrSchedule.from_config(config)
 
 
