@@ -11,6 +11,9 @@ every value with the one-step kernel, ``s(i)``, and with fills taken in small ch
 ``tp_call``'s.
 """
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -273,6 +276,29 @@ def test_chain_of_fast_segments():
                     cyclr.exp_range(1e-5, 1e-4, 40, gamma=0.9999, shape="hann"))
     n = 12_000
     assert_bits_equal(s.array(n, start=17), one_step(s, 17, n))
+
+
+def test_fills_release_the_gil():
+    # While a long fill runs in one thread, Python code in another keeps running: the
+    # spinning thread below must get through the middle half of the fill. (With the GIL
+    # held it would only run before the fill starts and after it returns.)
+    s = cyclr.exp_range(0.001, 0.01, 100, gamma=0.999999)     # a pow per step: slow
+    span = []
+
+    def fill():
+        span.append(time.perf_counter())
+        s.array(4_000_000)
+        span.append(time.perf_counter())
+
+    worker = threading.Thread(target=fill)
+    busy = set()                     # the milliseconds in which this thread ran
+    worker.start()
+    while worker.is_alive():
+        busy.add(int(time.perf_counter() * 1000))
+    worker.join()
+    quarter = (span[1] - span[0]) / 4
+    middle = [ms for ms in busy if span[0] + quarter < ms / 1000 < span[1] - quarter]
+    assert len(middle) > 5, (span, len(busy))
 
 
 # -- s(i) by vectorcall ---------------------------------------------------------------------
