@@ -74,9 +74,9 @@ def _gather(table, index):
 
 
 class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
-    """Evaluates a ``cyclr.tables`` plan in the graph. Subclasses call ``_use(plan)``
-    and, for periodic plans without a flat envelope, provide ``_factor(c, j)``: the
-    float64 envelope factor for 0-based cycle ``c`` and local step ``j``."""
+    """Evaluates a ``cyclr.tables`` plan in the graph. Subclasses call ``_use(plan)``;
+    the TFA classes override ``_factor(c, j)``, the float64 envelope factor for 0-based
+    cycle ``c`` and local step ``j``, with their ``scale_fn``."""
 
     def _use(self, plan) -> None:
         self._plan = plan
@@ -104,17 +104,8 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
                 value = _gather(self._values, t)
             else:
                 f = ops.cast(self._factor(j // plan.period, j), "float64")
-                scaled = _gather(self._heights, t) * f
-                pinned = ops.logical_and(_gather(self._peaks, t), f == 1.0)
-                # The core's guards: the peak is the bound itself, and no value passes it.
-                if plan.inverted:
-                    value = plan.high - scaled
-                    value = ops.where(ops.logical_or(pinned, value < plan.low), plan.low,
-                                      value)
-                else:
-                    value = plan.low + scaled
-                    value = ops.where(ops.logical_or(pinned, value > plan.high), plan.high,
-                                      value)
+                value = tables.periodic_value(plan, _gather(self._heights, t), f,
+                                              _gather(self._peaks, t), ops.where)
                 value = ops.cast(value, "float32")
             if plan.offset:
                 head = _gather(self._prefix, ops.minimum(i, plan.offset - 1))
@@ -122,12 +113,8 @@ class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
             return value
 
     def _factor(self, c, j):
-        plan = self._plan
-        if plan.envelope == "halving":
-            return _f64(2.0) ** -ops.cast(c, "float64")
-        if plan.envelope == "gamma_steps":
-            return _f64(plan.gamma) ** ops.cast(j, "float64")
-        return _f64(plan.gamma) ** ops.cast(c, "float64")      # gamma_cycles
+        return tables.envelope_factor(self._plan, ops.cast(c, "float64"),
+                                      ops.cast(j, "float64"))
 
 
 def _f64(x):

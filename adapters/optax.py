@@ -44,14 +44,6 @@ def _whole_run(table: np.ndarray):
     return lookup
 
 
-def _envelope(plan: tables.Periodic, c, j):
-    if plan.envelope == "halving":
-        return jnp.float64(2.0) ** -c.astype(jnp.float64)
-    if plan.envelope == "gamma_steps":
-        return jnp.float64(plan.gamma) ** j.astype(jnp.float64)
-    return jnp.float64(plan.gamma) ** c.astype(jnp.float64)        # gamma_cycles
-
-
 def _periodic(plan: tables.Periodic):
     with jax.enable_x64(True):
         prefix = jnp.asarray(plan.prefix, dtype=jnp.float32)
@@ -68,16 +60,8 @@ def _periodic(plan: tables.Periodic):
             if plan.envelope == "flat":
                 value = values[t]
             else:
-                f = _envelope(plan, c, j)
-                scaled = heights[t] * f
-                pinned = peaks[t] & (f == 1.0)
-                # The core's guards: the peak is the bound itself, and no value passes it.
-                if plan.inverted:
-                    value = plan.high - scaled
-                    value = jnp.where(pinned | (value < plan.low), plan.low, value)
-                else:
-                    value = plan.low + scaled
-                    value = jnp.where(pinned | (value > plan.high), plan.high, value)
+                f = tables.envelope_factor(plan, c.astype(jnp.float64), j.astype(jnp.float64))
+                value = tables.periodic_value(plan, heights[t], f, peaks[t], jnp.where)
                 value = value.astype(jnp.float32)
             if plan.offset:
                 head = prefix[jnp.minimum(i, plan.offset - 1).astype(jnp.int32)]

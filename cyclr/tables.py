@@ -291,5 +291,35 @@ def plan(schedule, total_steps) -> np.ndarray | Periodic:
     return _frozen(schedule.array(length, dtype=np.float32))
 
 
-__all__ = ["ENVELOPES", "MAX_TABLE_STEPS", "Periodic", "check_total_steps", "periodic",
+def envelope_factor(plan: Periodic, c, j):
+    """The envelope factor ``f`` of ``plan`` for 0-based cycle ``c`` and local step ``j``.
+
+    ``c`` and ``j`` are float64 arrays or tensors of any framework with ``**`` (numpy,
+    jax.numpy, Keras ops tensors): the adapters evaluate this inside their graphs.
+    """
+    if plan.envelope == "halving":
+        return 2.0 ** -c
+    if plan.envelope == "gamma_steps":
+        return plan.gamma ** j
+    return plan.gamma ** c                                   # gamma_cycles
+
+
+def periodic_value(plan: Periodic, height, f, peak, where):
+    """``low + height * f`` (``high - height * f`` for momentum) with the core's guards:
+    a full-amplitude peak is the bound itself, and no value passes a bound.
+
+    ``height`` and ``f`` are float64 and ``peak`` bool arrays or tensors (``heights[t]``,
+    ``envelope_factor(...)``, ``peaks[t]``); ``where`` is the framework's ``where``.
+    The result is float64: round it once to float32.
+    """
+    pinned = peak & (f == 1.0)
+    if plan.inverted:
+        value = plan.high - height * f
+        return where(pinned | (value < plan.low), plan.low, value)
+    value = plan.low + height * f
+    return where(pinned | (value > plan.high), plan.high, value)
+
+
+__all__ = ["ENVELOPES", "MAX_TABLE_STEPS", "Periodic", "check_total_steps",
+           "envelope_factor", "periodic", "periodic_value",
            "plan", "whole_run"]
