@@ -599,7 +599,7 @@ class OneCycleLR(ScheduleLR):
                 f"OneCycleLR stepped to step {i}, past total_steps={self.total_steps}; "
                 f"holding the final learning rate (torch's OneCycleLR raises here). "
                 f"Warned once.", UserWarning, stacklevel=3)
-        super()._apply(i)
+        ScheduleLR._apply(self, i)   # no super() lookup: this runs every step
 
     def state_dict(self) -> dict:
         state = super().state_dict()
