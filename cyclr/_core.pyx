@@ -250,18 +250,13 @@ cdef void fill_values(const Params* p, int64_t start, floating* out,
 
 
 cdef void fill_user(const Params* p, int64_t start, floating* out, Py_ssize_t n,
-                    const double* factor, double first_cycle) noexcept nogil:
-    """Cyclic values with factors a user ``scale_fn`` gave: one per cycle, counted
-    from ``first_cycle`` (USER_CYCLES), or one per step (USER_STEPS)."""
+                    const double* factor) noexcept nogil:
+    """Cyclic values with the factors a user ``scale_fn`` gave, one per step."""
     cdef Py_ssize_t j
-    cdef double t, c, f
+    cdef double t
     for j in range(n):
-        c = position(p, start + j, &t)
-        if p.envelope == USER_CYCLES:
-            f = factor[<Py_ssize_t>(c - first_cycle)]
-        else:
-            f = factor[j]
-        out[j] = <floating>cyclic_value(p, window_at(p, t), f)
+        position(p, start + j, &t)
+        out[j] = <floating>cyclic_value(p, window_at(p, t), factor[j])
 
 
 cdef void fill_constant(floating* out, Py_ssize_t n, double value) noexcept nogil:
@@ -684,23 +679,23 @@ cdef class Kernel:
         return 0
 
     cdef int _fill_user(self, floating* out, Py_ssize_t n, int64_t start) except -1:
-        cdef double t, c0, c1
-        cdef Py_ssize_t k, m
-        cdef double[::1] factor
-        if self.p.envelope == USER_CYCLES:
-            c0 = position(&self.p, start, &t)
-            c1 = position(&self.p, start + (n - 1), &t)
-            m = <Py_ssize_t>(c1 - c0) + 1
-            factor = np.empty(m, dtype=np.float64)
-            for k in range(m):
-                factor[k] = checked_factor(self.scale_fn, int(c0) + k + 1)
-        else:
-            c0 = 0.0
-            factor = np.empty(n, dtype=np.float64)
-            for k in range(n):
+        # One factor per step (n is at most USER_CHUNK); per cycle, scale_fn is called
+        # once per cycle the steps touch, never once per cycle in between.
+        cdef double t, c, last = -1.0
+        cdef double f = 0.0
+        cdef Py_ssize_t k
+        cdef double[::1] factor = np.empty(n, dtype=np.float64)
+        for k in range(n):
+            if self.p.envelope == USER_CYCLES:
+                c = position(&self.p, start + k, &t)
+                if k == 0 or c != last:
+                    f = checked_factor(self.scale_fn, int(c) + 1)
+                    last = c
+                factor[k] = f
+            else:
                 factor[k] = checked_factor(self.scale_fn, start + k)
         with nogil:
-            fill_user(&self.p, start, out, n, &factor[0], c0)
+            fill_user(&self.p, start, out, n, &factor[0])
         return 0
 
     cdef int _fill_chain(self, floating* out, Py_ssize_t n, int64_t start,

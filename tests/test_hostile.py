@@ -497,3 +497,20 @@ def test_any_buffer_is_filled_or_refused_untouched(s, out, data):
         assert all(x is None for x in out.flat)
     else:
         assert out.tobytes() == before.tobytes()        # refused before writing anything
+
+
+@pytest.mark.parametrize("up", [1e-3, 0.75, 5e-324])
+def test_per_cycle_scale_fn_at_huge_steps_is_bounded_work_and_values(up):
+    # Steps above 2**53 collapse onto few doubles, so a per-cycle factor table sized by
+    # "cycles between the first and last step" could be astronomically long.
+    calls = []
+
+    def scale(cycle):
+        calls.append(cycle)
+        return 0.5
+
+    s = cyclr.cyclic(0.1, 1.0, up, step_size_down=1.5, scale_fn=scale)
+    values = s.array(64, start=2**62)
+    assert np.all((values >= 0.1) & (values <= 1.0))
+    assert len(calls) <= 64
+    assert values.tolist() == [s(2**62 + k) for k in range(64)]
