@@ -29,7 +29,7 @@ import numpy as np
 from . import __version__, _render, demo, policies
 from .advice import PAPER_EPOCHS_PER_HALF_CYCLE, iterations_per_epoch, suggest_step_size
 from .schedules import Chain, Constant, Cyclic, Decay, Momentum, OneCycle, StepDecay
-from .serialize import _FIELDS, _OPT_NUMBER, from_dict
+from .serialize import fill_nulls, from_dict
 
 MAX_STEPS = 10_000_000
 DEFAULT_CYCLES = 4
@@ -282,7 +282,7 @@ def load_schedule(path: Path):
             raise UsageError("--from: reading TOML needs Python 3.11 or later (tomllib); "
                              "use JSON instead") from None
         try:
-            data = _fill_toml_nulls(tomllib.loads(text))
+            data = fill_nulls(tomllib.loads(text))
         except tomllib.TOMLDecodeError as error:
             raise UsageError(f"--from: {str(path)!r} is not valid TOML: {error}") from None
     else:
@@ -294,23 +294,6 @@ def load_schedule(path: Path):
         return from_dict(data)
     except (TypeError, ValueError) as error:
         raise UsageError(f"--from {str(path)!r}: {error}") from None
-
-
-def _fill_toml_nulls(data):
-    if not isinstance(data, dict) or data.get("type") not in _FIELDS:
-        return data
-    data = dict(data)
-    for key, kind in _FIELDS[data["type"]].items():
-        if kind in (_OPT_NUMBER, "scale_fn"):
-            data.setdefault(key, None)
-        elif kind == "schedule" and key in data:
-            data[key] = _fill_toml_nulls(data[key])
-        elif kind == "segments" and isinstance(data.get(key), list):
-            data[key] = [
-                {"steps": None, **seg, "schedule": _fill_toml_nulls(seg.get("schedule"))}
-                if isinstance(seg, dict) and "schedule" in seg else seg
-                for seg in data[key]]
-    return data
 
 
 def natural_length(schedule) -> int:

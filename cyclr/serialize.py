@@ -93,6 +93,26 @@ def function_path(fn) -> str:
     return f"{module}:{qualname}"
 
 
+def fill_nulls(data):
+    """A copy of ``data`` with every nullable key it lacks set to None, at every depth:
+    for formats without a null, such as TOML. Anything else is left for ``from_dict``
+    to judge."""
+    if not isinstance(data, dict) or data.get("type") not in _FIELDS:
+        return data
+    data = dict(data)
+    for key, kind in _FIELDS[data["type"]].items():
+        if kind in (_OPT_NUMBER, "scale_fn"):
+            data.setdefault(key, None)
+        elif kind == "schedule" and key in data:
+            data[key] = fill_nulls(data[key])
+        elif kind == "segments" and isinstance(data.get(key), list):
+            data[key] = [
+                {"steps": None, **seg, "schedule": fill_nulls(seg.get("schedule"))}
+                if isinstance(seg, dict) and "schedule" in seg else seg
+                for seg in data[key]]
+    return data
+
+
 #: Deepest nesting (chains of chains, momentum of ...) a description may have.
 MAX_DEPTH = 64
 
