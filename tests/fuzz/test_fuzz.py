@@ -9,6 +9,7 @@ the input to a file and run ``python tests/fuzz/fuzz_cyclr.py FILE``.
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -47,8 +48,13 @@ def test_fuzz_harness_finds_nothing(tmp_path):
     for k, seed in enumerate(seeds()):
         (corpus / f"seed{k}").write_bytes(seed)
     # -timeout: one input running 20 s is a hang, reported as a finding.
+    # Linux carries a process's peak RSS across fork and exec, and libFuzzer's RSS limit
+    # reads that peak: after the framework tests this pytest process is large, so the
+    # harness's limit is 2 GiB above what it inherits, not 2 GiB in all.
+    inherited_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     command = [sys.executable, str(HARNESS), f"-atheris_runs={RUNS}", "-seed=1",
                "-timeout=20", "-len_control=0", "-max_len=1024",
+               f"-rss_limit_mb={inherited_mb + 2048}",
                f"-artifact_prefix={tmp_path}/", str(corpus)]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600,
                          cwd=tmp_path)
