@@ -300,7 +300,9 @@ class ScheduleLR(LRScheduler):
     def _apply(self, i: int) -> None:
         # The hot path: one core call per distinct schedule, then plain assignments
         # (or a write into a tensor_lr cell); none of torch's get_lr machinery.
-        values = [s(i) for s in self._distinct]
+        values = []                      # a plain loop: cheaper than a comprehension here
+        for schedule in self._distinct:
+            values.append(schedule(i))
         groups = self.optimizer.param_groups
         if len(groups) != len(self._slots):
             raise ValueError(
