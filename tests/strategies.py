@@ -64,6 +64,26 @@ def baselines(draw):
     return cyclr.step_decay(hi, draw(gammas), draw(sizes))
 
 
+@st.composite
+def builtin_cyclic(draw, step_sizes):
+    """Any built-in cyclic policy and shape, with ``(up, down)`` drawn from
+    ``step_sizes``, maybe as its momentum schedule."""
+    base, top = draw(bounds())
+    up, down = draw(step_sizes)
+    shape = draw(st.sampled_from(SHAPES))
+    kind = draw(st.sampled_from(["triangular", "triangular2", "exp_steps", "exp_cycles"]))
+    if kind.startswith("exp"):
+        s = cyclr.exp_range(base, top, up, step_size_down=down, shape=shape,
+                            gamma=draw(gammas),
+                            scale_mode="iterations" if kind == "exp_steps" else "cycle")
+    else:
+        s = cyclr.cyclic(base, top, up, step_size_down=down, policy=kind, shape=shape)
+    if draw(st.booleans()):
+        lo, hi = draw(bounds())
+        s = s.momentum_schedule(min(lo, 1.0), min(hi, 1.0))
+    return s
+
+
 leaf_schedules = st.one_of(cyclic_schedules(), one_cycle_schedules(), baselines())
 
 

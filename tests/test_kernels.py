@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import cyclr
 from cyclr._core import Kernel
-from strategies import SHAPES, bounds, gammas, one_cycle_schedules
+from strategies import SHAPES, builtin_cyclic, one_cycle_schedules
 
 EXACT = 2**52                     # fractional step sizes take the fast path below this
 HAVE_VECTORCALL = 1 << 11         # Py_TPFLAGS_HAVE_VECTORCALL
@@ -61,23 +61,9 @@ def step_sizes(draw):
     return draw(st.floats(0.3, 40.0)), draw(st.floats(0.3, 40.0))
 
 
-@st.composite
-def cyclic_kernels(draw):
+def cyclic_kernels():
     """Any built-in cyclic policy and shape, maybe as inverted (momentum) kernel."""
-    base, top = draw(bounds())
-    up, down = draw(step_sizes())
-    shape = draw(st.sampled_from(SHAPES))
-    kind = draw(st.sampled_from(["triangular", "triangular2", "exp_steps", "exp_cycles"]))
-    if kind.startswith("exp"):
-        s = cyclr.exp_range(base, top, up, step_size_down=down, shape=shape,
-                            gamma=draw(gammas),
-                            scale_mode="iterations" if kind == "exp_steps" else "cycle")
-    else:
-        s = cyclr.cyclic(base, top, up, step_size_down=down, policy=kind, shape=shape)
-    if draw(st.booleans()):
-        lo, hi = draw(bounds())
-        s = s.momentum_schedule(min(lo, 1.0), min(hi, 1.0))
-    return s
+    return builtin_cyclic(step_sizes())
 
 
 def near(x, spread=5000):

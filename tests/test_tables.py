@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import cyclr
 from cyclr import tables
-from strategies import SHAPES, bounds, gammas
+from strategies import builtin_cyclic
 
 int_sizes = st.integers(min_value=1, max_value=300)
 big_steps = st.integers(min_value=0, max_value=2**62)
@@ -42,20 +42,7 @@ def core32(s, i):
 def endless_cyclic(draw):
     """Cyclic schedules with whole step sizes, maybe cycled momentum, maybe after a
     chain prefix."""
-    base, top = draw(bounds())
-    up = draw(int_sizes)
-    down = draw(st.one_of(st.none(), int_sizes))
-    shape = draw(st.sampled_from(SHAPES))
-    kind = draw(st.sampled_from(["triangular", "triangular2", "exp_steps", "exp_cycles"]))
-    if kind.startswith("exp"):
-        s = cyclr.exp_range(base, top, up, step_size_down=down, shape=shape,
-                            gamma=draw(gammas),
-                            scale_mode="iterations" if kind == "exp_steps" else "cycle")
-    else:
-        s = cyclr.cyclic(base, top, up, step_size_down=down, policy=kind, shape=shape)
-    if draw(st.booleans()):
-        lo, hi = draw(bounds())
-        s = s.momentum_schedule(min(lo, 1.0), min(hi, 1.0))
+    s = draw(builtin_cyclic(st.tuples(int_sizes, st.one_of(st.none(), int_sizes))))
     if draw(st.booleans()):
         s = cyclr.chain((cyclr.one_cycle(1.0, 50), draw(st.integers(1, 80))),
                         (cyclr.constant(0.3), draw(st.integers(1, 20))), s)
