@@ -23,7 +23,7 @@ cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_SIZE
 from cython cimport floating
-from libc.math cimport M_PI, cos, floor, fmod, isfinite, pow
+from libc.math cimport M_PI, cos, floor, fmod, isfinite, pow, sin
 from libc.stdint cimport INT64_MAX, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -56,6 +56,163 @@ cdef extern from *:
     # Borrowed-pointer forms, so the scalar fast path touches no reference counts.
     bint exact_int "PyLong_CheckExact"(PyObject* o)
     long long int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow)
+
+
+# The inner loops of the block fills of exp_range and cos 1cycle (section 2, "Fills of
+# exp_range's gamma**i and of cos 1cycle"), in C so that GCC with glibc on x86-64 can
+# build an AVX2 copy next to the baseline one and pick it at load time; both do the same
+# operations, in the same order, on each element, so they give the same bits.
+cdef extern from *:
+    """
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define CYCLR_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define CYCLR_CLONES
+    #endif
+
+    /* Steps with factors head * powers[a] and windows window[a]: the float of the value
+       at the lower end of the enclosure goes to o[a]; returns whether any step's two
+       ends round to different floats. */
+    CYCLR_CLONES static int cyclr_gamma_enclose(
+            float *o, Py_ssize_t b, double head, const double *powers,
+            const double *window, double base, double span, double lo, double hi,
+            double slack) {
+        int mixed = 0;
+        for (Py_ssize_t a = 0; a < b; a++) {
+            double f = head * powers[a];
+            double h = span * window[a];
+            double v1 = base + h * (f - f * slack);
+            double v2 = base + h * (f + f * slack);
+            v1 = v1 < lo ? lo : v1;
+            v1 = v1 > hi ? hi : v1;
+            v2 = v2 < lo ? lo : v2;
+            v2 = v2 > hi ? hi : v2;
+            float x = (float)v1;
+            o[a] = x;
+            mixed |= x != (float)v2;
+        }
+        return mixed;
+    }
+
+    /* Double-double numbers for gamma**i: hi + lo with |lo| <= ulp(hi) / 2, and err, a
+       bound on the relative error. Products are exact by Dekker's splitting (no FMA
+       needed; the module is built with -ffp-contract=off); one dd product adds at most
+       8 * 2**-106 of relative error, counted as 2**-102. */
+    typedef struct { double hi, lo, err; } cyclr_dd;
+
+    static inline void cyclr_split(double a, double *hi, double *lo) {
+        double t = 134217729.0 * a;                     /* 2**27 + 1 */
+        *hi = t - (t - a);
+        *lo = a - *hi;
+    }
+
+    static cyclr_dd cyclr_dd_mul(cyclr_dd a, cyclr_dd b) {
+        double ah, al, bh, bl, p, e;
+        cyclr_dd r;
+        cyclr_split(a.hi, &ah, &al);
+        cyclr_split(b.hi, &bh, &bl);
+        p = a.hi * b.hi;
+        e = (((ah * bh - p) + ah * bl + al * bh) + al * bl) + (a.hi * b.lo + a.lo * b.hi);
+        r.hi = p + e;
+        r.lo = e - (r.hi - p);
+        r.err = a.err + b.err + 0x1p-102;
+        return r;
+    }
+
+    static cyclr_dd cyclr_dd_pow(double g, int64_t n) {          /* g**n, n >= 0 */
+        cyclr_dd r = {1.0, 0.0, 0.0}, x = {g, 0.0, 0.0};
+        while (n > 0) {
+            if (n & 1) r = cyclr_dd_mul(r, x);
+            n >>= 1;
+            if (n > 0) x = cyclr_dd_mul(x, x);
+        }
+        return r;
+    }
+
+    /* glibc's pow is documented within 0.54 ulp: 0.509 from its exp, plus its log's
+       relative error (at most 1.5 * 2**-68) times |y log x|, which for results above
+       2**-64 is at most 44.4, so 0.513 ulp there: it returns the double nearest the
+       true power whenever that lies more than 0.013 ulp from a rounding boundary (older
+       glibc's pow is correctly rounded). Elsewhere no such bound is known here, so
+       float64 fills call pow at every step. */
+    #if defined(__GLIBC__)
+    #define CYCLR_POW_IS_TIGHT 1
+    #else
+    #define CYCLR_POW_IS_TIGHT 0
+    #endif
+
+    /* float64 steps with factors (hh + hl) * (th[a] + tl[a]) (ths, thl: th split) and
+       windows window[a]: the factor rounded to double, when the double-double value
+       lies within 15/32 ulp of it (with the dd error, at most 2**-8 ulp, that leaves
+       0.027 ulp for pow's own 0.013: pow returns the same double), goes into the value
+       written to o[a]. Nearer a boundary pow returns it or its neighbour on that side;
+       when both give the same value, that is written; else o[a] is NaN (no value is).
+       Returns whether any is. */
+    CYCLR_CLONES static int cyclr_gamma_exact(
+            double *o, Py_ssize_t b, double hh, double hl,
+            const double *th, const double *tl, const double *ths, const double *thl,
+            const double *window, double base, double span, double lo, double hi) {
+        double hs, hr;
+        int any = 0;
+        cyclr_split(hh, &hs, &hr);
+        for (Py_ssize_t a = 0; a < b; a++) {
+            double p = hh * th[a];
+            double e = (((hs * ths[a] - p) + hs * thl[a] + hr * ths[a]) + hr * thl[a])
+                       + (hh * tl[a] + hl * th[a]);
+            double f = p + e;
+            double d = e - (f - p);
+            union { double d; uint64_t u; } x, y;
+            x.d = f;
+            x.u = (x.u - 1) & 0x7ff0000000000000ULL;     /* the smaller ulp at 2**k */
+            y.d = f;
+            y.u += d > 0 ? 1 : -1;                        /* f's neighbour on d's side */
+            double h = span * window[a];
+            double v = base + h * f, w = base + h * y.d;
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+            w = w < lo ? lo : w;
+            w = w > hi ? hi : w;
+            /* pow returns f or, near the boundary, y: both may give the same value */
+            int bad = fabs(d) > 0x1.ep-54 * x.d && v != w;  /* 15/32 * 2**-52 * 2**e */
+            o[a] = bad ? NAN : v;
+            any |= bad;
+        }
+        return any;
+    }
+
+    /* Steps at angles A + a * pi / span, from cos A = ca, sin A = sa and tables of cos
+       and sin of a * pi / span; as above for end + half * (cos + 1). */
+    CYCLR_CLONES static int cyclr_cos_enclose(
+            float *o, Py_ssize_t b, double ca, double sa, const double *cosines,
+            const double *sines, double end, double half, double slack) {
+        int mixed = 0;
+        for (Py_ssize_t a = 0; a < b; a++) {
+            double c = ca * cosines[a] - sa * sines[a];
+            float x = (float)(end + half * ((c - slack) + 1.0));
+            o[a] = x;
+            mixed |= x != (float)(end + half * ((c + slack) + 1.0));
+        }
+        return mixed;
+    }
+    """
+    bint gamma_enclose "cyclr_gamma_enclose"(
+        float* o, Py_ssize_t b, double head, const double* powers, const double* window,
+        double base, double span, double lo, double hi, double slack) noexcept nogil
+    ctypedef struct dd "cyclr_dd":
+        double hi
+        double lo
+        double err
+    dd dd_mul "cyclr_dd_mul"(dd a, dd b) noexcept nogil
+    dd dd_pow "cyclr_dd_pow"(double g, int64_t n) noexcept nogil
+    void dd_split "cyclr_split"(double a, double* hi, double* lo) noexcept nogil
+    bint POW_IS_TIGHT "CYCLR_POW_IS_TIGHT"
+    bint gamma_exact "cyclr_gamma_exact"(
+        double* o, Py_ssize_t b, double hh, double hl,
+        const double* th, const double* tl, const double* ths, const double* thl,
+        const double* window, double base, double span, double lo, double hi) noexcept nogil
+    bint cos_enclose "cyclr_cos_enclose"(
+        float* o, Py_ssize_t b, double ca, double sa, const double* cosines,
+        const double* sines, double end, double half, double slack) noexcept nogil
 
 
 cdef enum Kind:
@@ -294,19 +451,185 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
     return 0
 
 
+# Fills of exp_range's gamma**i and of cos 1cycle without a libm call per step.
+#
+# Every operation after the libm call (multiply, add, clamp, the rounding to float32) is
+# monotone in that call's result. So when a cheap approximation is known to lie within
+# ``d`` of libm's result, and the values computed from approximation - d and from
+# approximation + d round to the same float32, the exact value rounds to it too; only
+# where they differ (a value within about 2**-24 of a rounding boundary: rare) is the
+# step computed the exact way. float64 output needs the libm result itself: gamma**i in
+# double-double arithmetic is within 2**-8 ulp of the true power, so where it lies more
+# than 15/32 ulp from a rounding boundary (about 94% of steps), glibc's pow, within
+# 0.513 ulp there, must return its rounded value. The blocks use exact identities,
+#     gamma**(a + b) = gamma**a * gamma**b,   cos(a + b) = cos a cos b - sin a sin b,
+# with the error bounds worked out at each use; tests/test_kernels.py compares the
+# paths with per-step libm calls bit for bit.
+
+cdef enum:
+    ENCLOSE_BLOCK = 256          # steps per block
+
+cdef double POW_SLACK = 1.0 / 562949953421312.0     # 2**-49, relative
+cdef double COS_SLACK = 1.0 / 35184372088832.0      # 2**-45, absolute
+cdef double DD_ERR_MAX = 1.0 / 2.0 ** 62            # the dd bound the blocks rely on
+cdef double NORMAL_FLOOR = 1.0 / 2.0 ** 960         # float32: every product stays normal
+cdef double POW_TIGHT_FLOOR = 1.0 / 2.0 ** 64       # float64: where pow's 0.513 ulp holds
+cdef double HEAD_ROOM = 1.0 + 1.0 / 2.0 ** 48       # above any pow of a later step
+
+
+cdef struct GammaRun:
+    # gamma**i block by block (blocks of ENCLOSE_BLOCK steps from step 0), in
+    # double-double: ``head`` at the first step of block ``block``, ``stride`` =
+    # gamma**ENCLOSE_BLOCK, and the table gamma**j = th[j] + tl[j] (th split into
+    # ths + thl), j < ENCLOSE_BLOCK, each within ``table_err`` (relative).
+    double gamma
+    int64_t block
+    dd head
+    dd stride
+    double table_err
+    double th[ENCLOSE_BLOCK]
+    double tl[ENCLOSE_BLOCK]
+    double ths[ENCLOSE_BLOCK]
+    double thl[ENCLOSE_BLOCK]
+
+
+cdef void gamma_run_init(GammaRun* run, double gamma) noexcept nogil:
+    cdef dd x, g
+    cdef Py_ssize_t j
+    x.hi, x.lo, x.err = 1.0, 0.0, 0.0
+    g.hi, g.lo, g.err = gamma, 0.0, 0.0
+    for j in range(ENCLOSE_BLOCK):
+        run.th[j] = x.hi
+        run.tl[j] = x.lo
+        dd_split(x.hi, &run.ths[j], &run.thl[j])
+        x = dd_mul(x, g)
+    run.gamma = gamma
+    run.stride = x
+    run.table_err = x.err
+    run.block = -2
+
+
+cdef inline void gamma_run_seek(GammaRun* run, int64_t block) noexcept nogil:
+    """Make ``run.head`` gamma**(block * ENCLOSE_BLOCK): one product from the block
+    before, else by squaring (whose error bound grows with the exponent)."""
+    if block == run.block + 1:
+        run.head = dd_mul(run.head, run.stride)
+    elif block != run.block:
+        run.head = dd_pow(run.gamma, block * ENCLOSE_BLOCK)
+    run.block = block
+
+
+cdef void gamma_segment(const Params* kernel, floating* o, Py_ssize_t m, int64_t i,
+                        int64_t t, const double* window, GammaRun* run) noexcept nogil:
+    """``gamma**i`` cyclic values of steps ``i .. i+m-1`` (below 2**52, gamma < 1), all
+    in one cycle at offsets ``t ..`` of the table ``window``, block by block:
+
+    - blocks whose largest possible value is ``base_lr`` hold it (the amplitude is below
+      an ulp: monotone, so exact);
+    - float32: the factor head.hi * th[j] is within 1.5 ulp of the true power, 2.5 ulp of
+      any libm pow within 1 ulp, inside POW_SLACK (8 ulp) while all stay normal;
+    - float64, where pow is tight: the factor from double-double, see above;
+    - anything else: pow at every step, as ``value_at``.
+    """
+    cdef Params q = kernel[0]            # a local copy: see cyclic_segment
+    cdef const Params* p = &q
+    # The C loops do scaled_height's arithmetic without its branches: ``hi - h*f`` is
+    # ``hi + (-h)*f`` exactly, the clamp on the side that cannot bind is a no-op, and
+    # the peak is never pinned (with gamma < 1, f < 1 at every step i >= 1; at i = 0,
+    # w = 0).
+    cdef double lo = q.lo, hi = q.hi
+    cdef double base = hi if q.inverted else lo
+    cdef double span = -(hi - lo) if q.inverted else hi - lo       # height_of, signed
+    cdef Py_ssize_t k = 0, a, b, j, unsure
+    cdef Py_ssize_t where[ENCLOSE_BLOCK]
+    cdef double head, top
+    cdef bint exact
+    while k < m:
+        j = <Py_ssize_t>((i + k) % ENCLOSE_BLOCK)
+        b = ENCLOSE_BLOCK - j if ENCLOSE_BLOCK - j < m - k else m - k
+        gamma_run_seek(run, (i + k) // ENCLOSE_BLOCK)
+        exact = True
+        if run.head.err + run.table_err <= DD_ERR_MAX:
+            head = run.head.hi
+            top = base + span * (head * HEAD_ROOM)
+            top = lo if top < lo else (hi if top > hi else top)
+            if top == base:
+                fill_constant(o + k, b, base)
+                exact = False
+            elif floating is float:
+                if head * run.th[ENCLOSE_BLOCK - 1] >= NORMAL_FLOOR:
+                    exact = gamma_enclose(o + k, b, head, run.th + j, window + t + k,
+                                          base, span, lo, hi, POW_SLACK)
+            elif POW_IS_TIGHT and head * run.th[ENCLOSE_BLOCK - 1] >= POW_TIGHT_FLOOR:
+                if gamma_exact(o + k, b, head, run.head.lo, run.th + j, run.tl + j,
+                               run.ths + j, run.thl + j, window + t + k, base, span,
+                               lo, hi):
+                    # The NaN steps (pow decides), gathered without a branch so
+                    # that the pow calls run back to back.
+                    unsure = 0
+                    for a in range(b):
+                        where[unsure] = k + a
+                        unsure += o[k + a] != o[k + a]
+                    for a in range(unsure):
+                        o[where[a]] = cyclic_value(p, window[t + where[a]],
+                                                  pow(p.gamma, <double>(i + where[a])))
+                exact = False
+        if exact:
+            for a in range(b):
+                o[k + a] = <floating>cyclic_value(p, window[t + k + a],
+                                                  pow(p.gamma, <double>(i + k + a)))
+        k += b
+
+
+cdef void cos_phase_f32(double start_lr, double end_lr, double begin, double span,
+                        int64_t x0, float* o, Py_ssize_t m) noexcept nogil:
+    """float32 cos-annealed 1cycle values of steps ``x0 .. x0+m-1`` (below 2**52), all in
+    the phase that starts at ``begin``. Per block, the libm cos and sin of the block's
+    first angle ``A`` (the exact path's own operand) and a table of ``cos`` and ``sin`` of
+    ``a * (pi / span)`` give cos(A + a*pi/span); its distance to libm's cos of the
+    exact path's operand is at most 2**-47.1: each rounded angle is within 4 * 2**-53 *
+    pi of the true one (twice), the table's within 3 * 2**-53 * pi, and the libm values
+    (0.55 ulp) and the three roundings add about 2**-51. COS_SLACK is 2**-45."""
+    cdef double cosines[ENCLOSE_BLOCK]
+    cdef double sines[ENCLOSE_BLOCK]
+    cdef double delta = M_PI / span
+    cdef double half = (start_lr - end_lr) / 2.0       # anneal's own first operation
+    cdef double angle, ca, sa, c
+    cdef Py_ssize_t k = 0, a, b
+    for a in range(ENCLOSE_BLOCK):
+        cosines[a] = cos(<double>a * delta)
+        sines[a] = sin(<double>a * delta)
+    while k < m:
+        b = ENCLOSE_BLOCK if ENCLOSE_BLOCK < m - k else m - k
+        angle = M_PI * ((<double>(x0 + k) - begin) / span)
+        ca = cos(angle)
+        sa = sin(angle)
+        if cos_enclose(o + k, b, ca, sa, cosines, sines, end_lr, half, COS_SLACK):
+            for a in range(b):
+                c = ca * cosines[a] - sa * sines[a]
+                if o[k + a] != <float>(end_lr + half * ((c + COS_SLACK) + 1.0)):
+                    o[k + a] = <float>anneal(ANNEAL_COS, start_lr, end_lr,
+                                             (<double>(x0 + k + a) - begin) / span)
+        k += b
+
+
 cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
                                 int64_t i, int64_t c, int64_t t, const double* window,
-                                double wmin, double wmax) noexcept nogil:
+                                double wmin, double wmax, GammaRun* run) noexcept nogil:
     """Steps ``i .. i+m-1``, all in cycle ``c``, at offsets ``t .. t+m-1``: the envelope
     factor once (per step for ``gamma**i``), the window from ``window`` (a table of one
     cycle, whose least and greatest values are ``wmin`` and ``wmax``) or, when it is
-    NULL, per step."""
+    NULL, per step. ``run``, when not NULL, is ``gamma_segment``'s (``window`` is then
+    a table too)."""
     # A local copy: stores to ``o`` cannot change it, so the compiler keeps the
     # parameters in registers and vectorizes without runtime alias checks.
     cdef Params q = kernel[0]
     cdef const Params* p = &q
     cdef Py_ssize_t k
     cdef double f, low, high
+    if run != NULL and i + m < EXACT_STEPS:
+        gamma_segment(p, o, m, i, t, window, run)
+        return
     if p.envelope == GAMMA_STEPS and window != NULL:
         for k in range(m):
             o[k] = <floating>cyclic_value(p, window[t + k], pow(p.gamma, <double>(i + k)))
@@ -339,7 +662,7 @@ cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
 
 cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t n,
                       int64_t period, const double* window, double wmin,
-                      double wmax) noexcept nogil:
+                      double wmax, GammaRun* run) noexcept nogil:
     """Cyclic values cycle by cycle."""
     cdef int64_t c = start // period
     cdef int64_t t = start - c * period
@@ -348,7 +671,7 @@ cdef void fill_cyclic(const Params* p, int64_t start, floating* out, Py_ssize_t 
         m = n - j
         if period - t < m:
             m = <Py_ssize_t>(period - t)
-        cyclic_segment(p, out + j, m, start + j, c, t, window, wmin, wmax)
+        cyclic_segment(p, out + j, m, start + j, c, t, window, wmin, wmax, run)
         j += m
         t = 0
         c += 1
@@ -358,6 +681,7 @@ cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
                                Py_ssize_t n, int64_t period,
                                Py_ssize_t budget) noexcept nogil:
     cdef double* window = NULL
+    cdef GammaRun run
     cdef double wmin = 1.0, wmax = 0.0
     cdef int64_t k
     cdef Py_ssize_t j, block
@@ -366,7 +690,7 @@ cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
         # its first period, then copy it forward (no table). Short periods are first
         # doubled up to a block of 4096 values, so each copy is long.
         block = <Py_ssize_t>period
-        fill_cyclic(p, start, out, block, period, NULL, 0.0, 0.0)
+        fill_cyclic(p, start, out, block, period, NULL, 0.0, 0.0, NULL)
         while block < 4096 and 2 * block <= n:
             memcpy(out + block, out, <size_t>block * sizeof(floating))
             block *= 2
@@ -385,7 +709,13 @@ cdef void fill_cyclic_periodic(const Params* p, int64_t start, floating* out,
             window[k] = window_at(p, <double>k)
             wmin = window[k] if window[k] < wmin else wmin
             wmax = window[k] if window[k] > wmax else wmax
-    fill_cyclic(p, start, out, n, period, window, wmin, wmax)
+    if (window != NULL and p.envelope == GAMMA_STEPS and p.gamma < 1.0
+            and n >= 16 * ENCLOSE_BLOCK):
+        # gamma**i block by block: worth its table when there are many blocks
+        gamma_run_init(&run, p.gamma)
+        fill_cyclic(p, start, out, n, period, window, wmin, wmax, &run)
+    else:
+        fill_cyclic(p, start, out, n, period, window, wmin, wmax, NULL)
     free(window)
 
 
@@ -409,7 +739,7 @@ cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
                          Py_ssize_t n) noexcept nogil:
     """1cycle phase by phase, with ``one_cycle_at``'s test and arithmetic; the steps past
     the end hold the final value."""
-    cdef Py_ssize_t j = 0, live = n
+    cdef Py_ssize_t j = 0, live = n, stop
     cdef int k, last = p.nphases - 1
     cdef double begin = 0.0, span, x
     if start > p.last_step:
@@ -418,6 +748,18 @@ cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
         live = <Py_ssize_t>(p.last_step - start) + 1
     for k in range(p.nphases):
         span = p.phase_end[k] - begin
+        if floating is float:
+            # The steps of this phase, x <= phase_end (all that are left in the last).
+            if p.anneal == ANNEAL_COS and start + live < EXACT_STEPS:
+                stop = live
+                if k != last:
+                    x = floor(p.phase_end[k]) - <double>start + 1.0
+                    stop = j if x <= <double>j else (live if x >= <double>live
+                                                     else <Py_ssize_t>x)
+                if stop - j >= 2 * ENCLOSE_BLOCK:
+                    cos_phase_f32(p.phase_from[k], p.phase_to[k], begin, span, start + j,
+                                  out + j, stop - j)
+                    j = stop
         while j < live:
             x = <double>(start + j)
             if k != last and not x <= p.phase_end[k]:

@@ -7,6 +7,8 @@ length (a table only when the output is at least 16 times its size), the period 
 at most 2**20 steps) and how far the steps go (fractional step sizes only below 2**52),
 so the tests draw lengths, periods and starts on both sides of those limits and compare
 every value with the one-step kernel, ``s(i)``, and with fills taken in small chunks.
+Long exp_range and float32 cos-1cycle fills replace the libm call per step with blocks
+(double-double powers, enclosures); they are compared with a libm call per step.
 ``s(i)`` itself is called by vectorcall; the last tests check that path against
 ``tp_call``'s.
 """
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 
 import cyclr
 from cyclr._core import Kernel
-from strategies import SHAPES, builtin_cyclic, one_cycle_schedules
+from strategies import SHAPES, bounds, builtin_cyclic, one_cycle_schedules
 
 EXACT = 2**52                     # fractional step sizes take the fast path below this
 HAVE_VECTORCALL = 1 << 11         # Py_TPFLAGS_HAVE_VECTORCALL
@@ -183,6 +185,67 @@ def test_fractional_step_sizes_across_two_to_the_52(sizes, offset, n):
     s = cyclr.triangular(0.0, 1.0, sizes[0], step_size_down=sizes[1], shape="hann")
     start = EXACT + offset
     assert_bits_equal(s.array(n, start=start), one_step(s, start, n))
+
+
+# -- gamma**i and cos 1cycle by blocks ------------------------------------------------------
+#
+# Long enough fills of exp_range (per step) compute gamma**i in blocks of 256 steps,
+# double-double for float64 (pow only where the result is near a rounding boundary) and
+# an enclosure for float32; cos 1cycle in float32 uses an enclosure too. Both must give
+# the bits of one libm call per step.
+
+BLOCKED = 16 * 256                # the shortest fill that takes the block path
+blocked_lengths = st.integers(BLOCKED, BLOCKED + 3000)
+block_gammas = st.one_of(
+    st.floats(0.9, 1.0, exclude_max=True),
+    st.floats(2.0, 14.0).map(lambda e: 1.0 - 10.0 ** -e),       # near 1: long runs
+    st.floats(1e-3, 0.9))                                          # quick underflow
+
+
+@given(bounds(), st.integers(1, 250), st.one_of(st.none(), st.integers(1, 250)),
+       st.sampled_from(SHAPES), block_gammas, st.booleans(),
+       st.one_of(st.integers(0, 10**7), near(EXACT - 4000, 4000)), blocked_lengths)
+@example((1e-4, 1e-2), 20, None, "linear", 1 - 1e-7, False, 0, 20_000)
+@example((0.0, 1.0), 7, 9, "hann", 0.999, True, 123, 20_000)      # decays to base
+@example((0.5, 0.5), 3, None, "welch", 0.99999, False, 0, BLOCKED)  # no amplitude
+def test_exp_range_blocks_equal_one_pow_per_step(lr_bounds, up, down, shape, gamma,
+                                                 momentum, start, n):
+    s = cyclr.exp_range(*lr_bounds, up, step_size_down=down, shape=shape, gamma=gamma)
+    if momentum:
+        s = s.momentum_schedule(0.85, 0.95)
+    want = one_step(s, start, n)
+    assert_bits_equal(s.array(n, start=start), want)
+    assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
+
+
+@pytest.mark.parametrize("gamma", [1 - 1e-7, 0.9999, 0.99])
+def test_exp_range_blocks_across_a_long_run(gamma):
+    # Thousands of blocks, each head carried from the one before: every value of a
+    # 300k-step fill against fills too short for blocks (one pow per step).
+    s = cyclr.exp_range(1e-4, 1e-2, 2000, gamma=gamma)
+    n = 300_000
+    for dtype in (np.float64, np.float32):
+        want = np.concatenate([s.array(4000, start=a, dtype=dtype)
+                               for a in range(0, n, 4000)])
+        assert_bits_equal(s.array(n, dtype=dtype), want)
+
+
+@given(st.floats(1e-4, 10.0), st.integers(1000, 10**6), st.floats(0.05, 0.45),
+       st.booleans(), st.floats(1.0, 1e3), st.sampled_from([1.0, 1e4, 1e9, 1e14]),
+       st.floats(0.0, 1.0), blocked_lengths, st.booleans())
+@example(0.01, 10**6, 0.3, False, 25.0, 1e4, 0.0, 20_000, False)
+def test_float32_cos_one_cycle_is_float64_rounded_once(max_lr, total, pct_start, three,
+                                                       div, final_div, at, n, momentum):
+    # float64 1cycle fills take one cos per step; float32 ones an enclosure, which huge
+    # final_div_factors (values far below the amplitude) defeat near the end, often.
+    s = cyclr.one_cycle(max_lr, total, pct_start=pct_start, three_phase=three,
+                        div_factor=div, final_div_factor=final_div)
+    if momentum:
+        s = s.momentum_schedule(0.85, 0.95)
+    start = int(at * total)
+    want = s.array(n, start=start)
+    assert_bits_equal(want, one_step(s, start, n))
+    assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
 
 
 # -- 1cycle and step decay ----------------------------------------------------------------
