@@ -60,12 +60,12 @@ cdef extern from *:
 
 # The inner loops of the block fills of exp_range and cos 1cycle (section 2, "Fills of
 # exp_range's gamma**i and of cos 1cycle"), in C so that GCC with glibc on x86-64 can
-# build an AVX2 copy next to the baseline one and pick it at load time; both do the same
-# operations, in the same order, on each element, so they give the same bits.
+# build AVX-512 and AVX2 copies next to the baseline one and pick one at load time; all
+# do the same operations, in the same order, on each element, so they give the same bits.
 cdef extern from *:
     """
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-    #define CYCLR_CLONES __attribute__((target_clones("avx2", "default")))
+    #define CYCLR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
     #else
     #define CYCLR_CLONES
     #endif
@@ -180,6 +180,29 @@ cdef extern from *:
         return any;
     }
 
+    /* The indices a < b where o[a] is NaN, in order, into where; returns how many. A
+       64-bit mask per 64 values (a loop the compiler vectorizes), then its set bits. */
+    #if defined(__GNUC__)
+    #define CYCLR_LOWEST_BIT(m) __builtin_ctzll(m)
+    #else
+    static int CYCLR_LOWEST_BIT(uint64_t m) { int k = 0; while (!(m & 1)) { m >>= 1; k++; } return k; }
+    #endif
+    CYCLR_CLONES static Py_ssize_t cyclr_nan_positions(
+            const double *o, Py_ssize_t b, Py_ssize_t *where) {
+        Py_ssize_t n = 0;
+        for (Py_ssize_t g = 0; g < b; g += 64) {
+            Py_ssize_t e = b - g < 64 ? b - g : 64;
+            uint64_t mask = 0;
+            for (Py_ssize_t a = 0; a < e; a++)
+                mask |= (uint64_t)(o[g + a] != o[g + a]) << a;
+            while (mask) {
+                where[n++] = g + CYCLR_LOWEST_BIT(mask);
+                mask &= mask - 1;
+            }
+        }
+        return n;
+    }
+
     /* Steps at angles A + a * pi / span, from cos A = ca, sin A = sa and tables of cos
        and sin of a * pi / span; as above for end + half * (cos + 1). */
     CYCLR_CLONES static int cyclr_cos_enclose(
@@ -210,6 +233,8 @@ cdef extern from *:
         double* o, Py_ssize_t b, double hh, double hl,
         const double* th, const double* tl, const double* ths, const double* thl,
         const double* window, double base, double span, double lo, double hi) noexcept nogil
+    Py_ssize_t nan_positions "cyclr_nan_positions"(
+        const double* o, Py_ssize_t b, Py_ssize_t* where) noexcept nogil
     bint cos_enclose "cyclr_cos_enclose"(
         float* o, Py_ssize_t b, double ca, double sa, const double* cosines,
         const double* sines, double end, double half, double slack) noexcept nogil
@@ -564,15 +589,11 @@ cdef void gamma_segment(const Params* kernel, floating* o, Py_ssize_t m, int64_t
                 if gamma_exact(o + k, b, head, run.head.lo, run.th + j, run.tl + j,
                                run.ths + j, run.thl + j, window + t + k, base, span,
                                lo, hi):
-                    # The NaN steps (pow decides), gathered without a branch so
-                    # that the pow calls run back to back.
-                    unsure = 0
-                    for a in range(b):
-                        where[unsure] = k + a
-                        unsure += o[k + a] != o[k + a]
+                    # The NaN steps: pow decides
+                    unsure = nan_positions(o + k, b, where)
                     for a in range(unsure):
-                        o[where[a]] = cyclic_value(p, window[t + where[a]],
-                                                  pow(p.gamma, <double>(i + where[a])))
+                        o[k + where[a]] = cyclic_value(p, window[t + k + where[a]],
+                                                      pow(p.gamma, <double>(i + k + where[a])))
                 exact = False
         if exact:
             for a in range(b):
