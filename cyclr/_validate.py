@@ -94,7 +94,7 @@ def choice(name: str, value, options) -> str:
         raise TypeError(f"{name} must be one of {sorted(options)}, got {value!r}")
     if value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    return value
+    return str(value)           # a plain str, also for subclasses such as numpy.str_
 
 
 def ordered(low_name: str, low: float, high_name: str, high: float) -> None:

@@ -78,6 +78,17 @@ def test_numpy_integer_steps_work():
     assert S(np.int64(2000)) == S(2000) == S(np.uint16(2000)) == 0.006
 
 
+def test_numpy_strings_work_as_options():
+    # Options read from a numpy array (or any str subclass) are plain strings inside.
+    s = cyclr.exp_range(1e-3, 1e-2, 7, gamma=0.99, shape=np.str_("hann"))
+    assert s == cyclr.exp_range(1e-3, 1e-2, 7, gamma=0.99, shape="hann")
+    assert type(s.params["shape"]) is str
+    o = cyclr.one_cycle(0.1, 100, anneal=np.str_("linear"))
+    assert o.array(100).tolist() == cyclr.one_cycle(0.1, 100, anneal="linear").array(100).tolist()
+    c = cyclr.cyclic(0.1, 1.0, 5, policy=np.str_("triangular2"))
+    assert c == cyclr.triangular2(0.1, 1.0, 5)
+
+
 @pytest.mark.parametrize("kwargs, exc, match", [
     (dict(n=-1), ValueError, r"n must be an integer >= 0, got -1"),
     (dict(n=2.0), TypeError, r"n must be an integer"),
