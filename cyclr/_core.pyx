@@ -115,7 +115,7 @@ cdef extern from *:
         e = (((ah * bh - p) + ah * bl + al * bh) + al * bl) + (a.hi * b.lo + a.lo * b.hi);
         r.hi = p + e;
         r.lo = e - (r.hi - p);
-        r.err = a.err + b.err + 0x1p-102;
+        r.err = a.err + b.err + 1.9721522630525295e-31;       /* 2**-102 */
         return r;
     }
 
@@ -173,7 +173,7 @@ cdef extern from *:
             w = w < lo ? lo : w;
             w = w > hi ? hi : w;
             /* pow returns f or, near the boundary, y: both may give the same value */
-            int bad = fabs(d) > 0x1.ep-54 * x.d && v != w;  /* 15/32 * 2**-52 * 2**e */
+            int bad = fabs(d) > 1.0408340855860843e-16 * x.d && v != w;  /* 15/32 * 2**-52 */
             o[a] = bad ? NAN : v;
             any |= bad;
         }
