@@ -133,9 +133,10 @@ cdef extern from *:
        relative error (at most 1.5 * 2**-68) times |y log x|, which for results above
        2**-64 is at most 44.4, so 0.513 ulp there: it returns the double nearest the
        true power whenever that lies more than 0.013 ulp from a rounding boundary (older
-       glibc's pow is correctly rounded). Elsewhere no such bound is known here, so
-       float64 fills call pow at every step. */
-    #if defined(__GLIBC__)
+       glibc's pow is correctly rounded). That is the generic pow, which x86-64 and
+       AArch64 use; elsewhere no such bound is known here, so float64 fills call pow at
+       every step. */
+    #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
     #define CYCLR_POW_IS_TIGHT 1
     #else
     #define CYCLR_POW_IS_TIGHT 0
