@@ -174,7 +174,8 @@ cdef extern from *:
             w = w < lo ? lo : w;
             w = w > hi ? hi : w;
             /* pow returns f or, near the boundary, y: both may give the same value */
-            int bad = fabs(d) > 1.0408340855860843e-16 * x.d && v != w;  /* 15/32 * 2**-52 */
+            /* 15/32 ulp is 15/32 * 2**-52 * 2**e */
+            int bad = fabs(d) > 1.0408340855860843e-16 * x.d && v != w;
             o[a] = bad ? NAN : v;
             any |= bad;
         }
@@ -186,7 +187,11 @@ cdef extern from *:
     #if defined(__GNUC__)
     #define CYCLR_LOWEST_BIT(m) __builtin_ctzll(m)
     #else
-    static int CYCLR_LOWEST_BIT(uint64_t m) { int k = 0; while (!(m & 1)) { m >>= 1; k++; } return k; }
+    static int CYCLR_LOWEST_BIT(uint64_t m) {
+        int k = 0;
+        while (!(m & 1)) { m >>= 1; k++; }
+        return k;
+    }
     #endif
     CYCLR_CLONES static Py_ssize_t cyclr_nan_positions(
             const double *o, Py_ssize_t b, Py_ssize_t *where) {
@@ -566,7 +571,7 @@ cdef void gamma_segment(const Params* kernel, floating* o, Py_ssize_t m, int64_t
     cdef double lo = q.lo, hi = q.hi
     cdef double base = hi if q.inverted else lo
     cdef double span = -(hi - lo) if q.inverted else hi - lo       # height_of, signed
-    cdef Py_ssize_t k = 0, a, b, j, unsure
+    cdef Py_ssize_t k = 0, a, b, j, at, unsure
     cdef Py_ssize_t where[ENCLOSE_BLOCK]
     cdef double head, top
     cdef bint exact
@@ -593,8 +598,8 @@ cdef void gamma_segment(const Params* kernel, floating* o, Py_ssize_t m, int64_t
                     # The NaN steps: pow decides
                     unsure = nan_positions(o + k, b, where)
                     for a in range(unsure):
-                        o[k + where[a]] = cyclic_value(p, window[t + k + where[a]],
-                                                      pow(p.gamma, <double>(i + k + where[a])))
+                        at = k + where[a]
+                        o[at] = cyclic_value(p, window[t + at], pow(p.gamma, <double>(i + at)))
                 exact = False
         if exact:
             for a in range(b):
