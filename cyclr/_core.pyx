@@ -23,7 +23,7 @@ cimport numpy as cnp
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_SIZE
 from cython cimport floating
-from libc.math cimport M_PI, cos, floor, fmod, isfinite, pow, sin
+from libc.math cimport INFINITY, M_PI, cos, floor, fmod, isfinite, pow, sin
 from libc.stdint cimport INT64_MAX, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -58,8 +58,8 @@ cdef extern from *:
     long long int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow)
 
 
-# The inner loops of the block fills of exp_range and cos 1cycle (section 2, "Fills of
-# exp_range's gamma**i and of cos 1cycle"), in C so that GCC with glibc on x86-64 can
+# The inner loops of the block fills of gamma**i and cos 1cycle (section 2, "Fills of
+# gamma**i ... and of cos 1cycle"), in C so that GCC with glibc on x86-64 can
 # build AVX-512 and AVX2 copies next to the baseline one and pick one at load time; all
 # do the same operations, in the same order, on each element, so they give the same bits.
 cdef extern from *:
@@ -482,7 +482,8 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
     return 0
 
 
-# Fills of exp_range's gamma**i and of cos 1cycle without a libm call per step.
+# Fills of gamma**i (exp_range, exponential) and of cos 1cycle without a libm call per
+# step.
 #
 # Every operation after the libm call (multiply, add, clamp, the rounding to float32) is
 # monotone in that call's result. So when a cheap approximation is known to lie within
@@ -550,61 +551,75 @@ cdef inline void gamma_run_seek(GammaRun* run, int64_t block) noexcept nogil:
     run.block = block
 
 
-cdef void gamma_segment(const Params* kernel, floating* o, Py_ssize_t m, int64_t i,
-                        int64_t t, const double* window, GammaRun* run) noexcept nogil:
-    """``gamma**i`` cyclic values of steps ``i .. i+m-1`` (below 2**52, gamma < 1), all
-    in one cycle at offsets ``t ..`` of the table ``window``, block by block:
+cdef double ONES[ENCLOSE_BLOCK]          # the window of a plain exponential decay
+for _k in range(ENCLOSE_BLOCK):
+    ONES[_k] = 1.0
 
-    - blocks whose largest possible value is ``base_lr`` hold it (the amplitude is below
+
+cdef inline double gamma_value(double base, double span, double lo, double hi, double w,
+                               double f) noexcept nogil:
+    """``base + (span * w) * f`` clamped to [lo, hi]: scaled_height's arithmetic for a
+    cyclic value at gamma < 1, where the peak is never pinned (f < 1 at every step
+    i >= 1; at i = 0, w = 0): ``hi - h*f`` is ``hi + (-h)*f`` exactly and the clamp on
+    the side that cannot bind is a no-op. With base 0, span lr, w 1 and no bounds it
+    is the exponential decay ``lr * f``. The C loops do the same, branch-free."""
+    cdef double v = base + (span * w) * f
+    v = lo if v < lo else v
+    return hi if v > hi else v
+
+
+cdef void gamma_segment(floating* o, Py_ssize_t m, int64_t i, const double* window,
+                        double base, double span, double lo, double hi,
+                        GammaRun* run) noexcept nogil:
+    """``gamma_value`` of steps ``i .. i+m-1`` (below 2**52, gamma < 1) with factors
+    pow(gamma, i) and windows ``window[0 .. m-1]`` (NULL: all 1), block by block:
+
+    - blocks whose largest possible value is ``base`` hold it (the amplitude is below
       an ulp: monotone, so exact);
     - float32: the factor head.hi * th[j] is within 1.5 ulp of the true power, 2.5 ulp of
       any libm pow within 1 ulp, inside POW_SLACK (8 ulp) while all stay normal;
     - float64, where pow is tight: the factor from double-double, see above;
     - anything else: pow at every step, as ``value_at``.
     """
-    cdef Params q = kernel[0]            # a local copy: see cyclic_segment
-    cdef const Params* p = &q
-    # The C loops do scaled_height's arithmetic without its branches: ``hi - h*f`` is
-    # ``hi + (-h)*f`` exactly, the clamp on the side that cannot bind is a no-op, and
-    # the peak is never pinned (with gamma < 1, f < 1 at every step i >= 1; at i = 0,
-    # w = 0).
-    cdef double lo = q.lo, hi = q.hi
-    cdef double base = hi if q.inverted else lo
-    cdef double span = -(hi - lo) if q.inverted else hi - lo       # height_of, signed
     cdef Py_ssize_t k = 0, a, b, j, at, unsure
     cdef Py_ssize_t where[ENCLOSE_BLOCK]
+    cdef const double* w
     cdef double head, top
+    cdef double gamma = run.gamma
     cdef bint exact
     while k < m:
         j = <Py_ssize_t>((i + k) % ENCLOSE_BLOCK)
         b = ENCLOSE_BLOCK - j if ENCLOSE_BLOCK - j < m - k else m - k
+        if window == NULL:
+            w = &ONES[0]
+        else:
+            w = window + k
         gamma_run_seek(run, (i + k) // ENCLOSE_BLOCK)
         exact = True
         if run.head.err + run.table_err <= DD_ERR_MAX:
             head = run.head.hi
-            top = base + span * (head * HEAD_ROOM)
-            top = lo if top < lo else (hi if top > hi else top)
+            top = gamma_value(base, span, lo, hi, 1.0, head * HEAD_ROOM)
             if top == base:
                 fill_constant(o + k, b, base)
                 exact = False
             elif floating is float:
                 if head * run.th[ENCLOSE_BLOCK - 1] >= NORMAL_FLOOR:
-                    exact = gamma_enclose(o + k, b, head, run.th + j, window + t + k,
-                                          base, span, lo, hi, POW_SLACK)
+                    exact = gamma_enclose(o + k, b, head, run.th + j, w, base, span, lo,
+                                          hi, POW_SLACK)
             elif POW_IS_TIGHT and head * run.th[ENCLOSE_BLOCK - 1] >= POW_TIGHT_FLOOR:
                 if gamma_exact(o + k, b, head, run.head.lo, run.th + j, run.tl + j,
-                               run.ths + j, run.thl + j, window + t + k, base, span,
-                               lo, hi):
+                               run.ths + j, run.thl + j, w, base, span, lo, hi):
                     # The NaN steps: pow decides
                     unsure = nan_positions(o + k, b, where)
                     for a in range(unsure):
-                        at = k + where[a]
-                        o[at] = cyclic_value(p, window[t + at], pow(p.gamma, <double>(i + at)))
+                        at = where[a]
+                        o[k + at] = gamma_value(base, span, lo, hi, w[at],
+                                                pow(gamma, <double>(i + k + at)))
                 exact = False
         if exact:
             for a in range(b):
-                o[k + a] = <floating>cyclic_value(p, window[t + k + a],
-                                                  pow(p.gamma, <double>(i + k + a)))
+                o[k + a] = <floating>gamma_value(base, span, lo, hi, w[a],
+                                                 pow(gamma, <double>(i + k + a)))
         k += b
 
 
@@ -654,8 +669,12 @@ cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
     cdef const Params* p = &q
     cdef Py_ssize_t k
     cdef double f, low, high
-    if run != NULL and i + m < EXACT_STEPS:
-        gamma_segment(p, o, m, i, t, window, run)
+    if run != NULL and i < EXACT_STEPS - m:
+        # gamma_value's operands (see there)
+        if p.inverted:
+            gamma_segment(o, m, i, window + t, p.hi, -(p.hi - p.lo), p.lo, p.hi, run)
+        else:
+            gamma_segment(o, m, i, window + t, p.lo, p.hi - p.lo, p.lo, p.hi, run)
         return
     if p.envelope == GAMMA_STEPS and window != NULL:
         for k in range(m):
@@ -777,7 +796,7 @@ cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
         span = p.phase_end[k] - begin
         if floating is float:
             # The steps of this phase, x <= phase_end (all that are left in the last).
-            if p.anneal == ANNEAL_COS and start + live < EXACT_STEPS:
+            if p.anneal == ANNEAL_COS and start < EXACT_STEPS - live:
                 stop = live
                 if k != last:
                     x = floor(p.phase_end[k]) - <double>start + 1.0
@@ -805,6 +824,7 @@ cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
     ``scale_fn``, by the fastest exact fill for its kind, with temporary tables of at
     most ``budget`` bytes."""
     cdef int64_t period
+    cdef GammaRun* run
     if p.kind == CYCLIC or p.kind == STEP_DECAY:
         period = whole_period(p, start + (n - 1))
         if period > 0 and p.kind == CYCLIC:
@@ -819,6 +839,15 @@ cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
     elif p.kind == CONSTANT:
         fill_constant(out, n, p.lo)
         return
+    elif (p.kind == EXPONENTIAL and p.gamma < 1.0 and n >= 16 * ENCLOSE_BLOCK
+            and start < EXACT_STEPS - n):
+        # lr * gamma**i: gamma_value with base 0, span lr, every window 1, no bounds
+        run = <GammaRun*>malloc(sizeof(GammaRun))
+        if run != NULL:
+            gamma_run_init(run, p.gamma)
+            gamma_segment(out, n, start, NULL, 0.0, p.lo, 0.0, INFINITY, run)
+            free(run)
+            return
     fill_values(p, start, out, n)
 
 

@@ -189,10 +189,10 @@ def test_fractional_step_sizes_across_two_to_the_52(sizes, offset, n):
 
 # -- gamma**i and cos 1cycle by blocks ------------------------------------------------------
 #
-# Long enough fills of exp_range (per step) compute gamma**i in blocks of 256 steps,
-# double-double for float64 (pow only where the result is near a rounding boundary) and
-# an enclosure for float32; cos 1cycle in float32 uses an enclosure too. Both must give
-# the bits of one libm call per step.
+# Long enough fills of exp_range (per step) and of the exponential baseline compute
+# gamma**i in blocks of 256 steps, double-double for float64 (pow only where the result
+# is near a rounding boundary) and an enclosure for float32; cos 1cycle in float32 uses
+# an enclosure too. Both must give the bits of one libm call per step.
 
 BLOCKED = 16 * 256                # the shortest fill that takes the block path
 blocked_lengths = st.integers(BLOCKED, BLOCKED + 3000)
@@ -213,6 +213,17 @@ def test_exp_range_blocks_equal_one_pow_per_step(lr_bounds, up, down, shape, gam
     s = cyclr.exp_range(*lr_bounds, up, step_size_down=down, shape=shape, gamma=gamma)
     if momentum:
         s = s.momentum_schedule(0.85, 0.95)
+    want = one_step(s, start, n)
+    assert_bits_equal(s.array(n, start=start), want)
+    assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
+
+
+@given(st.floats(0.0, 10.0), block_gammas,
+       st.one_of(st.integers(0, 10**7), near(EXACT - 4000, 4000)), blocked_lengths)
+@example(0.1, 1 - 1e-7, 0, 20_000)
+@example(1e-3, 0.5, 77, BLOCKED)                   # underflows to 0 within the fill
+def test_exponential_blocks_equal_one_pow_per_step(lr, gamma, start, n):
+    s = cyclr.exponential(lr, gamma)
     want = one_step(s, start, n)
     assert_bits_equal(s.array(n, start=start), want)
     assert_bits_equal(s.array(n, start=start, dtype=np.float32), want.astype(np.float32))
