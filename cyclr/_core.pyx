@@ -629,9 +629,10 @@ cdef void cos_phase_f32(double start_lr, double end_lr, double begin, double spa
     the phase that starts at ``begin``. Per block, the libm cos and sin of the block's
     first angle ``A`` (the exact path's own operand) and a table of ``cos`` and ``sin`` of
     ``a * (pi / span)`` give cos(A + a*pi/span); its distance to libm's cos of the
-    exact path's operand is at most 2**-47.1: each rounded angle is within 4 * 2**-53 *
+    exact path's operand is at most 2**-47.0: each rounded angle is within 4 * 2**-53 *
     pi of the true one (twice), the table's within 3 * 2**-53 * pi, and the libm values
-    (0.55 ulp) and the three roundings add about 2**-51. COS_SLACK is 2**-45."""
+    (within 1 ulp each) and the three roundings add at most 2**-50.3. COS_SLACK is
+    2**-45."""
     cdef double cosines[ENCLOSE_BLOCK]
     cdef double sines[ENCLOSE_BLOCK]
     cdef double delta = M_PI / span
