@@ -352,7 +352,8 @@ def test_fills_release_the_gil():
     # While a long fill runs in one thread, Python code in another keeps running: the
     # spinning thread below must get through the middle half of the fill. (With the GIL
     # held it would only run before the fill starts and after it returns.)
-    s = cyclr.exp_range(0.001, 0.01, 100, gamma=0.999999)     # a pow per step: slow
+    # A period that is not a whole number of steps: fmod and pow at every step, slow.
+    s = cyclr.exp_range(0.001, 0.01, 100.5, step_size_down=100.25, gamma=0.999999)
     span = []
 
     def fill():
@@ -369,6 +370,29 @@ def test_fills_release_the_gil():
     quarter = (span[1] - span[0]) / 4
     middle = [ms for ms in busy if span[0] + quarter < ms / 1000 < span[1] - quarter]
     assert len(middle) > 5, (span, len(busy))
+
+
+def test_concurrent_block_fills_match_serial_ones():
+    # Block fills keep their tables per call: fills in six threads at once (without
+    # the GIL) give the bits that one thread gives.
+    schedules = [cyclr.exp_range(1e-4, 1e-2, 500, gamma=1 - 1e-6),
+                 cyclr.exponential(0.1, 0.99999), cyclr.one_cycle(0.1, 400_000)]
+    jobs = [(s, dtype) for s in schedules for dtype in (np.float64, np.float32)]
+    serial = [s.array(400_000, start=7, dtype=dtype) for s, dtype in jobs]
+    results = [None] * len(jobs)
+
+    def run(k):
+        s, dtype = jobs[k]
+        results[k] = s.array(400_000, start=7, dtype=dtype)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(len(jobs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for got, want in zip(results, serial):
+            assert_bits_equal(got, want)
 
 
 # -- s(i) by vectorcall ---------------------------------------------------------------------
