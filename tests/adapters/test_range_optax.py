@@ -12,6 +12,8 @@ from sklearn.datasets import load_digits
 import cyclr
 from cyclr.adapters.optax import range_test
 
+from _range_checks import assert_max_lr_where_loss_still_falls  # beside this file
+
 BATCH = 32
 
 
@@ -203,22 +205,7 @@ def run(digits):
 
 @pytest.mark.parametrize("rule", ["auto", "accuracy", "steepest", "valley", "minimum"])
 def test_suggested_max_lr_is_where_loss_still_falls_before_divergence(run, rule):
-    base_lr, max_lr = run.suggest(rule)
-    losses = run.losses
-    window = 9
-    moving = np.convolve(losses, np.ones(window) / window, mode="valid")
-    bottom = int(np.argmin(moving)) + window // 2
-    if run.stop_reason is not None:
-        diverged = len(run) - 1
-    else:
-        diverged = bottom + int(np.flatnonzero(losses[bottom:] > losses[0])[0])
-    assert max_lr < run.lrs[bottom] < run.lrs[diverged]
-    assert 0 < base_lr < max_lr
-    if rule != "minimum":
-        i = int(np.searchsorted(run.lrs, max_lr))
-        lo, hi = max(0, i - 5), min(len(losses), i + 6)
-        assert np.polyfit(np.arange(lo, hi), losses[lo:hi], 1)[0] < 0
-        assert losses[i] < losses[0]
+    assert_max_lr_where_loss_still_falls(run, rule)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

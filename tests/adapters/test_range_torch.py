@@ -10,6 +10,8 @@ from sklearn.datasets import load_digits
 import cyclr
 from cyclr.adapters.torch import range_test
 
+from _range_checks import assert_max_lr_where_loss_still_falls  # beside this file
+
 BATCH = 32
 
 
@@ -329,26 +331,10 @@ def run(digits):
     return result
 
 
-def falling_trend(losses, i, half=5):
-    """Least-squares slope of the raw losses around step i (per step)."""
-    lo, hi = max(0, i - half), min(len(losses), i + half + 1)
-    return np.polyfit(np.arange(lo, hi), losses[lo:hi], 1)[0]
-
-
 @pytest.mark.parametrize("rule", ["auto", "accuracy", "steepest", "valley", "minimum"])
 def test_suggested_max_lr_is_where_loss_still_falls_before_divergence(run, rule):
-    base_lr, max_lr = run.suggest(rule)
-    losses = run.losses
-    window = 9
-    moving = np.convolve(losses, np.ones(window) / window, mode="valid")
-    bottom = int(np.argmin(moving)) + window // 2
     assert run.stop_reason is not None  # the ramp went far enough to diverge
-    assert max_lr < run.lrs[bottom] < run.lrs[-1]
-    assert 0 < base_lr < max_lr
-    if rule != "minimum":  # a tenth of the best LR may sit on the early plateau
-        i = int(np.searchsorted(run.lrs, max_lr))
-        assert falling_trend(losses, i) < 0
-        assert losses[i] < losses[0]
+    assert_max_lr_where_loss_still_falls(run, rule)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

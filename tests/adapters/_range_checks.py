@@ -1,0 +1,40 @@
+"""Checks shared by the tests of the three range-test runners (torch, Keras, Optax)."""
+
+import numpy as np
+
+
+def loss_bottom(losses, window=9):
+    """The step at the bottom of the loss curve, smoothed over ``window`` steps."""
+    moving = np.convolve(losses, np.ones(window) / window, mode="valid")
+    return int(np.argmin(moving)) + window // 2
+
+
+def divergence_index(result, bottom):
+    """The step where the test stopped, or where the loss first rose back above its
+    starting value after its bottom."""
+    if result.stop_reason is not None:
+        return len(result) - 1
+    above = np.flatnonzero(result.losses[bottom:] > result.losses[0])
+    return bottom + int(above[0])
+
+
+def falling_trend(losses, i, half=5):
+    """Least-squares slope of the raw losses around step i (per step)."""
+    lo, hi = max(0, i - half), min(len(losses), i + half + 1)
+    return np.polyfit(np.arange(lo, hi), losses[lo:hi], 1)[0]
+
+
+def assert_max_lr_where_loss_still_falls(result, rule):
+    """The paper's reading of the curve: max_lr below the loss's bottom (and so below
+    where it diverges), base_lr below max_lr, and, but for the "minimum" rule (a tenth of
+    the best LR may sit on the early plateau), the loss still falling at max_lr and
+    already below where it started."""
+    base_lr, max_lr = result.suggest(rule)
+    losses = result.losses
+    bottom = loss_bottom(losses)
+    assert max_lr < result.lrs[bottom] < result.lrs[divergence_index(result, bottom)]
+    assert 0 < base_lr < max_lr
+    if rule != "minimum":
+        i = int(np.searchsorted(result.lrs, max_lr))
+        assert falling_trend(losses, i) < 0
+        assert losses[i] < losses[0]
