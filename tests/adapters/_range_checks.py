@@ -2,6 +2,8 @@
 
 import numpy as np
 
+import cyclr
+
 
 def loss_bottom(losses, window=9):
     """The step at the bottom of the loss curve, smoothed over ``window`` steps."""
@@ -38,3 +40,15 @@ def assert_max_lr_where_loss_still_falls(result, rule):
         i = int(np.searchsorted(result.lrs, max_lr))
         assert falling_trend(losses, i) < 0
         assert losses[i] < losses[0]
+
+
+def triangular2_against_fixed(result, n_train, batch):
+    """``base_lr`` and the per-step LRs of the paper's comparison: one whole triangular2
+    cycle at the suggested bounds (2 epochs up, 2 down, so the run ends back at base_lr)
+    and base_lr held fixed."""
+    base_lr, max_lr = result.suggest()
+    step_size = cyclr.suggest_step_size(n_train, batch, 2, drop_last=True)
+    schedule = result.schedule("triangular2", step_size)
+    assert schedule == cyclr.triangular2(base_lr, max_lr, step_size)
+    total = 2 * step_size
+    return base_lr, {"cyclic": schedule.array(total), "fixed": np.full(total, base_lr)}

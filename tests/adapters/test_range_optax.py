@@ -9,10 +9,10 @@ import optax
 import pytest
 from sklearn.datasets import load_digits
 
-import cyclr
 from cyclr.adapters.optax import range_test
 
-from _range_checks import assert_max_lr_where_loss_still_falls  # beside this file
+from _range_checks import (  # beside this file
+    assert_max_lr_where_loss_still_falls, triangular2_against_fixed)
 
 BATCH = 32
 
@@ -211,12 +211,9 @@ def test_suggested_max_lr_is_where_loss_still_falls_before_divergence(run, rule)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_triangular2_from_the_suggestion_beats_its_base_lr_fixed(run, digits, seed):
     x, y, xv, yv = digits
-    base_lr, _ = run.suggest()
-    step_size = cyclr.suggest_step_size(len(x), BATCH, 2, drop_last=True)
-    schedule = run.schedule("triangular2", step_size)
-    total = 2 * step_size  # one whole cycle: the run ends with the LR back at base_lr
+    _, runs = triangular2_against_fixed(run, len(x), BATCH)
     final = {}
-    for name, lrs in (("cyclic", schedule.array(total)), ("fixed", np.full(total, base_lr))):
+    for name, lrs in runs.items():
         params, _ = sgd_loop(init(seed=seed), batches(x, y), lrs, momentum=0.9)
         final[name] = float(accuracy_fn(params, (xv, yv)))
     assert final["cyclic"] >= final["fixed"]

@@ -7,10 +7,10 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-import cyclr
 from cyclr.adapters.torch import range_test
 
-from _range_checks import assert_max_lr_where_loss_still_falls  # beside this file
+from _range_checks import (  # beside this file
+    assert_max_lr_where_loss_still_falls, triangular2_against_fixed)
 
 BATCH = 32
 
@@ -340,14 +340,10 @@ def test_suggested_max_lr_is_where_loss_still_falls_before_divergence(run, rule)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_triangular2_from_the_suggestion_beats_its_base_lr_fixed(run, digits, seed):
     x, y, xv, yv = digits
-    base_lr, max_lr = run.suggest()
-    step_size = cyclr.suggest_step_size(len(x), BATCH, 2, drop_last=True)
-    schedule = run.schedule("triangular2", step_size)
-    assert schedule == cyclr.triangular2(base_lr, max_lr, step_size)
-    total = 2 * step_size  # one whole cycle: the run ends with the LR back at base_lr
-    lrs = {"cyclic": schedule.array(total), "fixed": np.full(total, base_lr)}
+    base_lr, runs = triangular2_against_fixed(run, len(x), BATCH)
     final = {}
-    for name, schedule_lrs in lrs.items():
+    for name, schedule_lrs in runs.items():
+        total = len(schedule_lrs)
         model = mlp(seed=seed)
         optimizer = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=0.9)
         step = 0
