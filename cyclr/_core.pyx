@@ -70,6 +70,23 @@ cdef extern from *:
     #define CYCLR_CLONES
     #endif
 
+    /* The two formulas the block fills share with the one-step path (gamma_segment's
+       docstring says why the first is the kernels' own arithmetic), written once so
+       that the loops below and the Cython code compute them alike. base + (span * w) * f clamped to
+       [lo, hi]: a cyclic gamma**i value, or with base 0, span lr, w 1 and no bounds,
+       the exponential decay lr * f. */
+    static inline double cyclr_gamma_value(double base, double span, double lo,
+                                           double hi, double w, double f) {
+        double v = base + (span * w) * f;
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+    }
+
+    /* torch's cos anneal from cos c: end + half * (c + 1), half = (start - end) / 2. */
+    static inline double cyclr_cos_anneal(double end, double half, double c) {
+        return end + half * (c + 1.0);
+    }
+
     /* Steps with factors head * powers[a] and windows window[a]: the float of the value
        at the lower end of the enclosure goes to o[a]; returns whether any step's two
        ends round to different floats. */
@@ -80,16 +97,10 @@ cdef extern from *:
         int mixed = 0;
         for (Py_ssize_t a = 0; a < b; a++) {
             double f = head * powers[a];
-            double h = span * window[a];
-            double v1 = base + h * (f - f * slack);
-            double v2 = base + h * (f + f * slack);
-            v1 = v1 < lo ? lo : v1;
-            v1 = v1 > hi ? hi : v1;
-            v2 = v2 < lo ? lo : v2;
-            v2 = v2 > hi ? hi : v2;
-            float x = (float)v1;
+            float x = (float)cyclr_gamma_value(base, span, lo, hi, window[a], f - f * slack);
             o[a] = x;
-            mixed |= x != (float)v2;
+            mixed |= x != (float)cyclr_gamma_value(base, span, lo, hi, window[a],
+                                                   f + f * slack);
         }
         return mixed;
     }
@@ -167,12 +178,8 @@ cdef extern from *:
             x.u = (x.u - 1) & 0x7ff0000000000000ULL;     /* the smaller ulp at 2**k */
             y.d = f;
             y.u += d > 0 ? 1 : -1;                        /* f's neighbour on d's side */
-            double h = span * window[a];
-            double v = base + h * f, w = base + h * y.d;
-            v = v < lo ? lo : v;
-            v = v > hi ? hi : v;
-            w = w < lo ? lo : w;
-            w = w > hi ? hi : w;
+            double v = cyclr_gamma_value(base, span, lo, hi, window[a], f);
+            double w = cyclr_gamma_value(base, span, lo, hi, window[a], y.d);
             /* pow returns f or, near the boundary, y: both may give the same value */
             /* 15/32 ulp is 15/32 * 2**-52 * 2**e */
             int bad = fabs(d) > 1.0408340855860843e-16 * x.d && v != w;
@@ -217,9 +224,9 @@ cdef extern from *:
         int mixed = 0;
         for (Py_ssize_t a = 0; a < b; a++) {
             double c = ca * cosines[a] - sa * sines[a];
-            float x = (float)(end + half * ((c - slack) + 1.0));
+            float x = (float)cyclr_cos_anneal(end, half, c - slack);
             o[a] = x;
-            mixed |= x != (float)(end + half * ((c + slack) + 1.0));
+            mixed |= x != (float)cyclr_cos_anneal(end, half, c + slack);
         }
         return mixed;
     }
@@ -227,6 +234,9 @@ cdef extern from *:
     bint gamma_enclose "cyclr_gamma_enclose"(
         float* o, Py_ssize_t b, double head, const double* powers, const double* window,
         double base, double span, double lo, double hi, double slack) noexcept nogil
+    double gamma_value "cyclr_gamma_value"(double base, double span, double lo, double hi,
+                                           double w, double f) noexcept nogil
+    double cos_anneal "cyclr_cos_anneal"(double end, double half, double c) noexcept nogil
     ctypedef struct dd "cyclr_dd":
         double hi
         double lo
@@ -386,7 +396,7 @@ cdef inline double cyclic_at(const Params* p, int64_t i) noexcept nogil:
 cdef inline double anneal(Anneal how, double start, double end, double pct) noexcept nogil:
     # The operation order of torch.optim.lr_scheduler.OneCycleLR, for bit parity.
     if how == ANNEAL_COS:
-        return end + (start - end) / 2.0 * (cos(M_PI * pct) + 1.0)
+        return cos_anneal(end, (start - end) / 2.0, cos(M_PI * pct))
     return (end - start) * pct + start
 
 
@@ -552,27 +562,26 @@ cdef inline void gamma_run_seek(GammaRun* run, int64_t block) noexcept nogil:
 
 
 cdef double ONES[ENCLOSE_BLOCK]          # the window of a plain exponential decay
-for _k in range(ENCLOSE_BLOCK):
-    ONES[_k] = 1.0
 
 
-cdef inline double gamma_value(double base, double span, double lo, double hi, double w,
-                               double f) noexcept nogil:
-    """``base + (span * w) * f`` clamped to [lo, hi]: scaled_height's arithmetic for a
-    cyclic value at gamma < 1, where the peak is never pinned (f < 1 at every step
-    i >= 1; at i = 0, w = 0): ``hi - h*f`` is ``hi + (-h)*f`` exactly and the clamp on
-    the side that cannot bind is a no-op. With base 0, span lr, w 1 and no bounds it
-    is the exponential decay ``lr * f``. The C loops do the same, branch-free."""
-    cdef double v = base + (span * w) * f
-    v = lo if v < lo else v
-    return hi if v > hi else v
+cdef void fill_ones() noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(ENCLOSE_BLOCK):
+        ONES[k] = 1.0
+
+
+fill_ones()
 
 
 cdef void gamma_segment(floating* o, Py_ssize_t m, int64_t i, const double* window,
                         double base, double span, double lo, double hi,
                         GammaRun* run) noexcept nogil:
     """``gamma_value`` of steps ``i .. i+m-1`` (below 2**52, gamma < 1) with factors
-    pow(gamma, i) and windows ``window[0 .. m-1]`` (NULL: all 1), block by block:
+    pow(gamma, i) and windows ``window[0 .. m-1]`` (NULL: all 1), block by block.
+
+    For a cyclic schedule gamma_value is scaled_height's arithmetic: the peak is never
+    pinned (with gamma < 1, f < 1 at every step i >= 1; at i = 0, w = 0), ``hi - h*f``
+    is ``hi + (-h)*f`` exactly and the clamp on the side that cannot bind is a no-op.
 
     - blocks whose largest possible value is ``base`` hold it (the amplitude is below
       an ulp: monotone, so exact);
@@ -650,7 +659,7 @@ cdef void cos_phase_f32(double start_lr, double end_lr, double begin, double spa
         if cos_enclose(o + k, b, ca, sa, cosines, sines, end_lr, half, COS_SLACK):
             for a in range(b):
                 c = ca * cosines[a] - sa * sines[a]
-                if o[k + a] != <float>(end_lr + half * ((c + COS_SLACK) + 1.0)):
+                if o[k + a] != <float>cos_anneal(end_lr, half, c + COS_SLACK):
                     o[k + a] = <float>anneal(ANNEAL_COS, start_lr, end_lr,
                                              (<double>(x0 + k + a) - begin) / span)
         k += b

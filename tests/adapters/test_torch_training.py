@@ -14,6 +14,7 @@ import cyclr
 from cyclr.adapters import torch as ct
 
 pytestmark = [
+    pytest.mark.usefixtures("torch_one_thread"),
     # lightning 2.6 calls a torch pytree API that torch 2.13 deprecates.
     pytest.mark.filterwarnings(
         r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning"),
@@ -21,15 +22,6 @@ pytestmark = [
     pytest.mark.filterwarnings(
         r"ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small models on a shared machine: more threads only add contention.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
