@@ -1,8 +1,10 @@
 """Hypothesis profiles: "ci" (deterministic, no deadline) is used when CI is set or
-HYPOTHESIS_PROFILE=ci; "dev" is the default; "thorough" runs many more examples."""
+HYPOTHESIS_PROFILE=ci; "dev" is the default; "thorough" runs many more examples. Also
+the torch tests' one-thread fixture."""
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -25,3 +27,15 @@ def pytest_sessionfinish(session, exitstatus):
         for report in skipped:
             reporter.write_line(f"SKIPPED IN CI (not allowed): {report.nodeid}", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One torch thread while a module's tiny models train: on a shared 2-core machine
+    more threads only add contention. (torch is imported only by modules that ask.)"""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
