@@ -891,6 +891,9 @@ cdef double checked_factor(object scale_fn, object arg) except? -1.0:
         f = r
     except TypeError:
         raise TypeError(f"scale_fn must return a real number, got {r!r} for {arg!r}") from None
+    except OverflowError:       # an int beyond the float range, say 10**400
+        raise ValueError(f"scale_fn must return a number in [0, 1], got a number too "
+                         f"large for a float for {arg!r}") from None
     if not (0.0 <= f <= 1.0):
         raise ValueError(f"scale_fn must return a number in [0, 1], got {r!r} for {arg!r}")
     return f
@@ -965,8 +968,14 @@ cdef class Kernel:
 
     def _setup_one_cycle(self, list ends, list starts, list stops, str how,
                          int64_t last_step):
-        self._claim()
         cdef int k
+        if not 1 <= len(ends) <= 3 or len(starts) != len(ends) or len(stops) != len(ends):
+            raise ValueError(
+                f"a 1cycle has 1 to 3 phases, each with an end, a start and a stop value; "
+                f"got {len(ends)} ends, {len(starts)} starts, {len(stops)} stops")
+        if last_step < 0:
+            raise ValueError(f"last_step must be >= 0, got {last_step}")
+        self._claim()
         self.p.kind = ONE_CYCLE
         self.p.nphases = len(ends)
         self.p.anneal = _ANNEALS[how]
@@ -977,10 +986,19 @@ cdef class Kernel:
             self.p.phase_to[k] = stops[k]
 
     def _setup_chain(self, tuple kernels, lengths):
-        """``lengths``: one int per kernel, the last may be None (open-ended)."""
-        self._claim()
+        """``lengths``: one int >= 1 per kernel, the last may be None (open-ended)."""
         cdef Py_ssize_t k, m = len(kernels)
         cdef int64_t at = 0
+        if m == 0 or len(lengths) != m:
+            raise ValueError(f"a chain needs one length per segment and at least one "
+                             f"segment, got {m} segments and {len(lengths)} lengths")
+        for k in range(m):
+            if lengths[k] is None and k != m - 1:
+                raise ValueError(f"only the last segment may be open-ended; segment {k} "
+                                 f"has length None")
+            if lengths[k] is not None and not 1 <= lengths[k] <= INT64_MAX:
+                raise ValueError(f"segment {k} must have a length >= 1, got {lengths[k]!r}")
+        self._claim()
         seg = _Segments()
         seg.kernels = kernels
         seg.starts = np.empty(m, dtype=np.int64)
@@ -988,6 +1006,7 @@ cdef class Kernel:
         for k in range(m):
             if not isinstance(kernels[k], Kernel):
                 raise TypeError(f"chain segment {k} must be a cyclr schedule, got {kernels[k]!r}")
+            (<Kernel>kernels[k])._check_ready()
             seg.starts[k] = at
             seg.lengths[k] = -1 if lengths[k] is None else lengths[k]
             if lengths[k] is not None:
@@ -1009,8 +1028,16 @@ cdef class Kernel:
         """The value at step ``i`` (int >= 0), as a Python float."""
         return self._value(as_step(i, "step"))
 
+    cdef int _check_ready(self) except -1:
+        if not self.ready:
+            raise ValueError(f"this {type(self).__name__} was never set up: build "
+                             f"schedules with cyclr's constructors")
+        return 0
+
     cdef double _value(self, int64_t i) except? -1.0:
         cdef double t, c
+        if not self.ready:
+            self._check_ready()
         if self.p.kind == CHAIN:
             return self._chain_value(i)
         if self.scale_fn is None:
@@ -1024,10 +1051,17 @@ cdef class Kernel:
 
     cdef double _chain_value(self, int64_t i) except? -1.0:
         cdef _Segments seg = self.segments
-        cdef Py_ssize_t k = seg.starts.shape[0] - 1
+        cdef Py_ssize_t lo = 0, hi = seg.starts.shape[0] - 1, k
         cdef Kernel child
-        while k > 0 and seg.starts[k] > i:
-            k -= 1
+        # The last segment that starts at or before i (starts[0] is 0): a bisection, so
+        # a chain of many segments costs O(log segments) at every step.
+        while lo < hi:
+            k = hi - (hi - lo) // 2
+            if seg.starts[k] <= i:
+                lo = k
+            else:
+                hi = k - 1
+        k = lo
         child = seg.kernels[k]
         i -= seg.starts[k]
         if seg.lengths[k] >= 0 and i >= seg.lengths[k]:
@@ -1042,6 +1076,7 @@ cdef class Kernel:
         cdef int64_t s = as_step(start, "start")
         cdef Py_ssize_t n, budget
         cdef cnp.ndarray arr
+        self._check_ready()
         if not cnp.PyArray_Check(out):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
         arr = <cnp.ndarray>out
@@ -1058,12 +1093,19 @@ cdef class Kernel:
             raise ValueError(f"start + n - 1 must be <= 2**63 - 1, got start={start!r}, n={n}")
         # Temporary memory of a fill, all of it: at most 1/16 of its output.
         budget = n * cnp.PyArray_ITEMSIZE(arr) // 16
-        if arr.descr.type_num == cnp.NPY_FLOAT64:
-            self._fill_into(<double*>cnp.PyArray_DATA(arr), n, s, budget)
-        elif arr.descr.type_num == cnp.NPY_FLOAT32:
-            self._fill_into(<float*>cnp.PyArray_DATA(arr), n, s, budget)
-        else:
+        if arr.descr.type_num != cnp.NPY_FLOAT64 and arr.descr.type_num != cnp.NPY_FLOAT32:
             raise TypeError(f"out must have dtype float64 or float32, got {arr.dtype}")
+        try:
+            if arr.descr.type_num == cnp.NPY_FLOAT64:
+                self._fill_into(<double*>cnp.PyArray_DATA(arr), n, s, budget)
+            else:
+                self._fill_into(<float*>cnp.PyArray_DATA(arr), n, s, budget)
+        except Exception as exc:
+            # Only a user scale_fn can fail here, after some chunks were written.
+            if hasattr(exc, "add_note"):
+                exc.add_note("out was partly written before this error: its contents "
+                             "are not a schedule's values")
+            raise
         return out
 
     cdef int _fill_into(self, floating* out, Py_ssize_t n, int64_t start,
@@ -1145,7 +1187,8 @@ cdef object kernel_vectorcall(object self, PyObject* const* args, size_t nargsf,
     cdef int overflow
     if nargs == 1 and (kwnames == NULL or PyTuple_GET_SIZE(<object>kwnames) == 0):
         # The common call, s(i) with a plain int, on a kernel of pure C arithmetic.
-        if exact_int(args[0]) and kernel.p.kind != CHAIN and kernel.scale_fn is None:
+        if (exact_int(args[0]) and kernel.ready and kernel.p.kind != CHAIN
+                and kernel.scale_fn is None):
             i = int_value(args[0], &overflow)
             if overflow == 0 and i >= 0:
                 return value_at(&kernel.p, i)

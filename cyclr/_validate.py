@@ -32,7 +32,7 @@ def rate(name: str, value) -> float:
     x = finite(name, value)
     if x < 0.0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return x
+    return x + 0.0              # -0.0 becomes 0.0: equal schedules give equal values
 
 
 def positive(name: str, value) -> float:
@@ -92,9 +92,11 @@ def count(name: str, value, minimum: int = 0) -> int:
 def choice(name: str, value, options) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    if value not in options:
+    # A plain str first (numpy.str_, or a subclass whose __eq__ lies), then the check.
+    text = str.__str__(value)
+    if text not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    return str(value)           # a plain str, also for subclasses such as numpy.str_
+    return text
 
 
 def ordered(low_name: str, low: float, high_name: str, high: float) -> None:

@@ -41,10 +41,11 @@ class Schedule(Kernel):
     across threads. Build them with the constructors (``cyclr.triangular`` ...).
     """
 
-    __slots__ = ("_params",)
+    __slots__ = ("_params", "_hash")
 
     def _freeze(self, **params) -> None:
         object.__setattr__(self, "_params", tuple(params.items()))
+        object.__setattr__(self, "_hash", None)
 
     @property
     def params(self) -> dict:
@@ -60,10 +61,17 @@ class Schedule(Kernel):
     def __eq__(self, other):
         if type(self) is not type(other):
             return NotImplemented
-        return self._params == other._params
+        if self is other:
+            return True
+        # Hashes are cached, so unequal schedules (chains sharing sub-chains included)
+        # are told apart without walking their parameters again.
+        return hash(self) == hash(other) and self._params == other._params
 
     def __hash__(self):
-        return hash((type(self).__name__, self._params))
+        # Cached: a chain that reuses a sub-chain hashes each distinct node once.
+        if self._hash is None:
+            object.__setattr__(self, "_hash", hash((type(self).__name__, self._params)))
+        return self._hash
 
     def __reduce__(self):
         return _rebuild, (type(self), self._params)
@@ -123,7 +131,16 @@ class Schedule(Kernel):
                 raise TypeError(f"out has dtype {out.dtype}, but dtype={dtype} was asked for")
             if out.shape != (n,):
                 raise ValueError(f"out must have shape ({n},), got {out.shape}")
-        return self._fill(out, start)
+        self._fill(out, start)
+        if out.dtype == np.float32 and self._peak() > _FLOAT32_MAX and np.isinf(out).any():
+            raise ValueError(
+                f"{self!r} has values above the float32 maximum ({_FLOAT32_MAX:.6g}), "
+                f"which would read as inf; use dtype=numpy.float64 (out was written)")
+        return out
+
+    def _peak(self) -> float:
+        """An upper bound of the schedule's values (each class knows its own)."""
+        raise NotImplementedError
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Schedule":
         """A momentum schedule that cycles inversely to this LR schedule (high momentum
@@ -133,12 +150,87 @@ class Schedule(Kernel):
             f"of them, not for {type(self).__name__}"
         )
 
+    def cycle_ends(self, total_steps) -> np.ndarray:
+        """The steps ``i <= total_steps`` at which a cycle, or the whole run, ends:
+        after that many updates the LR is back at its low point, the places the paper
+        advises to stop training (or to take a snapshot).
+
+        A cyclic schedule ends a cycle every ``cycle_length`` steps (for a fractional
+        cycle length, at the first whole step at or after each end); a 1cycle run or a
+        decay ends once; a chain ends where its segments' cycles end and, if it is
+        finite, where it ends; a schedule with no cycles (constant, exponential,
+        step decay) has none.
+
+        Args:
+            total_steps: the run length, an integer >= 0.
+
+        Returns:
+            Strictly increasing int64 steps, all in ``1 .. total_steps``.
+
+        Raises:
+            TypeError, ValueError: for a bad ``total_steps``, or when the answer would
+                hold more than ``MAX_CYCLE_ENDS`` steps.
+
+        Examples:
+            >>> import cyclr
+            >>> cyclr.triangular(0.0, 1.0, 2).cycle_ends(10).tolist()
+            [4, 8]
+            >>> cyclr.one_cycle(0.1, 100).cycle_ends(1000).tolist()
+            [100]
+        """
+        total_steps = v.count("total_steps", total_steps)
+        return _ends_array(self._ends(total_steps))
+
+    def _ends(self, total_steps: int) -> list:
+        """Sorted, distinct cycle-end steps in ``1 .. total_steps`` (each class says
+        where its cycles end; by default there are none)."""
+        return []
+
     def to_dict(self) -> dict:
         """A JSON-safe description; ``cyclr.from_dict`` turns it back into an equal
         schedule."""
         from .serialize import to_dict
 
         return to_dict(self)
+
+
+#: The most steps ``cycle_ends`` returns (1 GiB of int64): a longer answer is a mistake.
+MAX_CYCLE_ENDS = 2**27
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _ends_array(ends) -> np.ndarray:
+    if isinstance(ends, np.ndarray):
+        return ends.astype(np.int64, copy=False)
+    return np.array(ends, dtype=np.int64).reshape(-1)
+
+
+def _check_ends(count: int, total_steps: int) -> None:
+    if count > MAX_CYCLE_ENDS:
+        raise ValueError(
+            f"cycle_ends(total_steps={total_steps!r}) would return {count} steps, more than "
+            f"{MAX_CYCLE_ENDS}; ask for a shorter run")
+
+
+def _periodic_ends(length, total_steps: int) -> np.ndarray:
+    """``ceil(k * length)`` for ``k = 1, 2, ...`` up to ``total_steps``, deduplicated,
+    in exact integer arithmetic (``length`` is an int or a float, which is a fraction
+    ``p / q`` with ``q`` a power of two)."""
+    p, q = (length, 1) if isinstance(length, int) else float(length).as_integer_ratio()
+    if p <= q:
+        # A cycle ends within every step (length <= 1): every step is an end.
+        _check_ends(total_steps, total_steps)
+        return np.arange(1, total_steps + 1, dtype=np.int64)
+    cycles = total_steps * q // p            # cycles that end at or before total_steps
+    _check_ends(cycles, total_steps)
+    # ceil(k * p / q) is strictly increasing in k for p > q; exact in int64 while
+    # k * p stays below 2**63, else in Python integers.
+    if cycles * p + q < 2**63:
+        k = np.arange(1, cycles + 1, dtype=np.int64)
+        return (k * p + (q - 1)) // q
+    return np.array([(k * p + q - 1) // q for k in range(1, cycles + 1)], dtype=np.int64)
 
 
 def _momentum_bounds(base_momentum, max_momentum):
@@ -217,17 +309,26 @@ class Cyclic(Schedule):
 
     def steps_for_cycles(self, cycles) -> int:
         """Updates in ``cycles`` whole cycles: a run of that length stops at the end of a
-        cycle, with the LR back at ``base_lr``, as the paper advises."""
-        return math.ceil(v.count("cycles", cycles) * self.cycle_length)
+        cycle, with the LR back at ``base_lr``, as the paper advises.
 
-    def cycle_ends(self, total_steps) -> np.ndarray:
-        """The steps ``i <= total_steps`` at which a cycle ends (the LR is back at its
-        minimum): good places to stop training or take a snapshot. For fractional
-        cycle lengths, the first whole step at or after each end."""
-        total_steps = v.count("total_steps", total_steps)
-        k = np.arange(1, math.floor(total_steps / self.cycle_length) + 1, dtype=np.int64)
-        ends = np.ceil(k * float(self.cycle_length)).astype(np.int64)
-        return ends[ends <= total_steps]
+        Raises:
+            TypeError, ValueError: for a bad ``cycles``, or when the run would be longer
+                than 2**63 - 1 steps.
+        """
+        cycles = v.count("cycles", cycles)
+        length = self.cycle_length
+        p, q = (length, 1) if isinstance(length, int) else float(length).as_integer_ratio()
+        steps = -(-cycles * p // q)              # ceil, exactly
+        if steps > 2**63 - 1:
+            raise ValueError(
+                f"cycles={cycles!r} of {length!r} steps is more than 2**63 - 1 steps")
+        return steps
+
+    def _ends(self, total_steps: int) -> np.ndarray:
+        return _periodic_ends(self.cycle_length, total_steps)
+
+    def _peak(self) -> float:
+        return self.params["max_lr"]
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
         return Momentum(self, base_momentum, max_momentum)
@@ -305,6 +406,15 @@ class OneCycle(Schedule):
     def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
         return Momentum(self, base_momentum, max_momentum)
 
+    def _peak(self) -> float:
+        p = self.params
+        return max(p["max_lr"], p["max_lr"] / p["div_factor"])
+
+    def _ends(self, total_steps: int) -> list:
+        # The run ends after total_steps updates.
+        end = self.params["total_steps"]
+        return [end] if end <= total_steps else []
+
     def __repr__(self):
         return self._call_repr(
             "one_cycle", ("max_lr", "total_steps"),
@@ -335,6 +445,12 @@ class Momentum(Schedule):
                 starts, stops = [top, base], [base, top]
             self._setup_one_cycle(ends, starts, stops, p["anneal"], p["total_steps"] - 1)
 
+    def _ends(self, total_steps: int):
+        return self.params["schedule"]._ends(total_steps)
+
+    def _peak(self) -> float:
+        return self.params["max_momentum"]
+
     def __repr__(self):
         p = self.params
         return (f"{p['schedule']!r}.momentum_schedule("
@@ -350,6 +466,9 @@ class Constant(Schedule):
         lr = v.rate("lr", lr)
         self._freeze(lr=lr)
         self._setup_simple("constant", lr)
+
+    def _peak(self) -> float:
+        return self.params["lr"]
 
     def __repr__(self):
         return self._call_repr("constant", ("lr",), {})
@@ -373,6 +492,14 @@ class Decay(Schedule):
         self._freeze(max_lr=max_lr, base_lr=base_lr, steps=steps)
         self._setup_simple("decay", max_lr, base_lr, 1.0, steps)
 
+    def _peak(self) -> float:
+        return self.params["max_lr"]
+
+    def _ends(self, total_steps: int) -> list:
+        # The decay reaches base_lr at step ``steps`` (the first whole step at or after).
+        end = math.ceil(self.params["steps"])
+        return [end] if end <= total_steps else []
+
     def __repr__(self):
         return self._call_repr("decay", ("max_lr", "base_lr", "steps"), {})
 
@@ -387,6 +514,9 @@ class Exponential(Schedule):
         gamma = v.gamma("gamma", gamma)
         self._freeze(lr=lr, gamma=gamma)
         self._setup_simple("exponential", lr, 0.0, gamma)
+
+    def _peak(self) -> float:
+        return self.params["lr"]
 
     def __repr__(self):
         return self._call_repr("exponential", ("lr", "gamma"), {})
@@ -404,12 +534,19 @@ class StepDecay(Schedule):
         self._freeze(lr=lr, gamma=gamma, step_size=step_size)
         self._setup_simple("step_decay", lr, 0.0, gamma, step_size)
 
+    def _peak(self) -> float:
+        return self.params["lr"]
+
     def __repr__(self):
         return self._call_repr("step_decay", ("lr", "gamma", "step_size"), {})
 
 
 #: Deepest nesting of chains in chains (each level is one C call deep when evaluated).
 MAX_NESTING = 64
+#: Most schedules a chain may hold, counting a sub-schedule once per place it is used
+#: (what ``to_dict`` and ``repr`` write out): a few shared sub-chains nested a few levels
+#: deep would otherwise describe billions of segments.
+MAX_CHAIN_SIZE = 1_000_000
 
 
 class Chain(Schedule):
@@ -420,7 +557,7 @@ class Chain(Schedule):
     ``chain``.
     """
 
-    __slots__ = ()
+    __slots__ = ("_depth", "_size")
 
     def __init__(self, segments):
         if not isinstance(segments, (tuple, list)) or not segments:
@@ -442,15 +579,22 @@ class Chain(Schedule):
                 steps = v.count(f"steps of segment {k}", steps, minimum=1)
             canonical.append((schedule, steps))
         canonical = tuple(canonical)
-        if self._nesting(canonical) > MAX_NESTING:
+        # Each sub-chain already knows its depth and size: linear work, however often
+        # a sub-chain is shared.
+        depth = 1 + max((getattr(s, "_depth", 1) for s, _ in canonical
+                         if isinstance(s, Chain)), default=0)
+        size = 1 + sum(getattr(s, "_size", 1) if isinstance(s, Chain) else 1
+                       for s, _ in canonical)
+        if depth > MAX_NESTING:
             raise ValueError(f"chains may nest at most {MAX_NESTING} levels deep")
+        if size > MAX_CHAIN_SIZE:
+            raise ValueError(
+                f"this chain would hold {size} schedules, counting each sub-schedule once "
+                f"per use; at most {MAX_CHAIN_SIZE} are allowed")
         self._freeze(segments=canonical)
+        object.__setattr__(self, "_depth", depth)
+        object.__setattr__(self, "_size", size)
         self._setup_chain(tuple(s for s, _ in canonical), [n for _, n in canonical])
-
-    @staticmethod
-    def _nesting(segments) -> int:
-        return 1 + max((Chain._nesting(s.params["segments"]) for s, _ in segments
-                        if isinstance(s, Chain)), default=0)
 
     @property
     def total_steps(self) -> int | None:
@@ -459,6 +603,24 @@ class Chain(Schedule):
         if segments[-1][1] is None:
             return None
         return sum(n for _, n in segments)
+
+    def _ends(self, total_steps: int) -> np.ndarray:
+        parts, start = [], 0
+        for schedule, steps in self.params["segments"]:
+            if start > total_steps:
+                break
+            local = total_steps - start if steps is None else min(steps, total_steps - start)
+            parts.append(start + _ends_array(schedule._ends(local)))
+            if steps is not None:
+                start += steps
+        if self.params["segments"][-1][1] is not None and start <= total_steps:
+            parts.append(np.array([start], dtype=np.int64))        # the run's end
+        ends = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        _check_ends(ends.size, total_steps)
+        return ends[ends >= 1]
+
+    def _peak(self) -> float:
+        return max(s._peak() for s, _ in self.params["segments"])
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Chain":
         """The chain of each segment's momentum schedule (same bounds for all)."""

@@ -514,3 +514,135 @@ def test_per_cycle_scale_fn_at_huge_steps_is_bounded_work_and_values(up):
     assert np.all((values >= 0.1) & (values <= 1.0))
     assert len(calls) <= 64
     assert values.tolist() == [s(2**62 + k) for k in range(64)]
+
+
+# -- private entry points, shared sub-chains, and the smaller edges --------------------
+
+def run_python(code: str, timeout: float = 120, memory: int = 4 * 2**30):
+    """Run ``code`` in a fresh interpreter under an address-space cap; a crash shows as
+    a negative return code, a runaway as a timeout."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=cap)
+
+
+def test_private_kernel_entry_points_refuse_what_would_crash():
+    done = run_python("""
+        import cyclr
+        from cyclr._core import Kernel
+        from cyclr import Chain
+        for attempt in (
+            lambda: Kernel()._setup_one_cycle([1.0] * 400, [1.0] * 400, [1.0] * 400, "cos", 3),
+            lambda: Kernel()._setup_one_cycle([1.0], [1.0, 2.0], [1.0], "cos", 3),
+            lambda: Kernel()._setup_one_cycle([], [], [], "cos", 3),
+            lambda: Kernel()._setup_chain((), []),
+            lambda: Kernel()._setup_chain((cyclr.constant(1.0),), [1, 2]),
+            lambda: Kernel()._setup_chain((cyclr.constant(1.0), cyclr.constant(1.0)), [None, 1]),
+            lambda: Kernel()._setup_chain((cyclr.constant(1.0),), [0]),
+            lambda: Kernel()(0),
+            lambda: Kernel()._fill(__import__("numpy").empty(3), 0),
+            lambda: Chain.__new__(Chain)(0),
+            lambda: Chain.__new__(Chain).array(3),
+            lambda: cyclr.chain((Chain.__new__(Chain), 1), cyclr.constant(1.0)),
+        ):
+            try:
+                attempt()
+            except ValueError as exc:
+                print("refused:", exc)
+            else:
+                print("ACCEPTED")
+    """)
+    assert done.returncode == 0, done.stderr
+    assert "ACCEPTED" not in done.stdout
+    assert done.stdout.count("refused:") == 12
+    k = cyclr.constant(1.0)
+    with pytest.raises(AttributeError):           # set-up happens once
+        k._setup_simple("constant", 2.0)
+    assert k(0) == 1.0
+
+
+def test_shared_sub_chains_cost_linear_work_or_are_refused():
+    # Each level uses the chain below three times: 3**depth segments when written out.
+    # Building, hashing and comparing walk each distinct node once; past the size cap the
+    # chain is refused instead of taking exponential time and memory.
+    done = run_python("""
+        import cyclr, pickle
+        c = cyclr.triangular(0.0, 1.0, 2)
+        levels = 0
+        try:
+            for _ in range(40):
+                c = cyclr.chain((c, 1), (c, 1), c)
+                levels += 1
+                hash(c), c == c, pickle.loads(pickle.dumps(c)) == c
+        except ValueError as exc:
+            print("refused at", levels, exc)
+        print(c(10**12) == cyclr.triangular(0.0, 1.0, 2)(10**12 - 2 * levels))
+    """, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused at 12 this chain would hold" in done.stdout
+    assert "at most 1000000" in done.stdout
+    assert done.stdout.strip().endswith("True")
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=300), st.data())
+def test_chain_lookup_finds_the_segment_of_every_step(lengths, data):
+    # A chain of many constant segments: the value names the segment a step falls in.
+    run = cyclr.chain(*[(cyclr.constant(float(k)), n) for k, n in enumerate(lengths)])
+    starts = np.cumsum([0] + lengths)
+    for i in data.draw(st.lists(st.integers(0, int(starts[-1]) + 5), max_size=50)):
+        expected = min(int(np.searchsorted(starts, i, side="right")) - 1, len(lengths) - 1)
+        assert run(i) == float(expected)
+
+
+def test_negative_zero_is_zero():
+    assert cyclr.constant(-0.0) == cyclr.constant(0.0)
+    assert math.copysign(1.0, cyclr.constant(-0.0)(0)) == 1.0
+    assert hash(cyclr.triangular(-0.0, 1.0, 2)) == hash(cyclr.triangular(0.0, 1.0, 2))
+
+
+def test_a_str_subclass_that_lies_about_equality_is_refused_by_its_contents():
+    class Liar(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    with pytest.raises(ValueError, match="shape must be one of .*'bogus'"):
+        cyclr.triangular(0.0, 1.0, 2, shape=Liar("bogus"))
+    assert cyclr.triangular(0.0, 1.0, 2, shape=Liar("hann")).params["shape"] == "hann"
+
+
+def test_a_scale_fn_returning_a_huge_integer_names_scale_fn():
+    s = cyclr.cyclic(0.0, 1.0, 2, scale_fn=lambda x: 10**400)
+    with pytest.raises(ValueError, match="scale_fn must return a number in \\[0, 1\\]"):
+        s(0)
+    with pytest.raises(ValueError, match="scale_fn"):
+        s.array(4)
+
+
+def test_a_scale_fn_failing_mid_fill_says_out_was_partly_written():
+    def fails_late(i):
+        if i >= 70_000:
+            raise RuntimeError("scale_fn broke")
+        return 1.0
+
+    s = cyclr.cyclic(0.0, 1.0, 2, scale_fn=fails_late, scale_mode="iterations")
+    out = np.full(100_000, -1.0)
+    with pytest.raises(RuntimeError, match="scale_fn broke") as info:
+        s.array(100_000, out=out)
+    assert any("partly written" in note for note in info.value.__notes__)
+
+
+def test_float32_output_refuses_values_beyond_its_range():
+    with pytest.raises(ValueError, match="above the float32 maximum"):
+        cyclr.exponential(1e39, 0.5).array(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="above the float32 maximum"):
+        cyclr.one_cycle(1e38, 10, div_factor=0.1).array(10, dtype=np.float32)
+    # Where the requested steps fit, float32 is fine.
+    late = cyclr.exponential(1e39, 0.5).array(4, start=10, dtype=np.float32)
+    assert np.isfinite(late).all()
+    assert late.tolist() == [float(np.float32(1e39 * 0.5**i)) for i in range(10, 14)]

@@ -3,6 +3,7 @@
 import math
 import pickle
 import threading
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -372,3 +373,75 @@ def test_step_size_advice():
     assert cyclr.suggest_step_size(1797, 64, 2, drop_last=True) == 56
     with pytest.raises(ValueError, match="batch_size"):
         cyclr.iterations_per_epoch(100, 0)
+
+
+# -- cycle ends: every schedule, exact integers ----------------------------------------
+
+def ends_by_definition(length, n):
+    """The steps ceil(k * length) <= n, k = 1, 2, ..., from exact fractions."""
+    length = Fraction(length)
+    found, k = set(), 1
+    while math.ceil(k * length) <= n:
+        found.add(math.ceil(k * length))
+        k += 1
+    return sorted(found)
+
+
+@given(cyclic_schedules(), st.integers(min_value=0, max_value=3000))
+@example(cyclr.triangular(0.0, 1.0, 0.25), 5)
+@example(cyclr.triangular(0.0, 1.0, 1.5, step_size_down=2.25), 20)
+def test_cycle_ends_are_the_exact_ceilings_of_whole_cycles(s, n):
+    ends = s.cycle_ends(n)
+    assert ends.dtype == np.int64
+    assert ends.tolist() == ends_by_definition(s.cycle_length, n)
+    # The momentum schedule ends its cycles where its LR schedule does.
+    assert s.momentum_schedule(0.8, 0.9).cycle_ends(n).tolist() == ends.tolist()
+
+
+@given(cyclic_schedules(policy="triangular"), st.integers(1, 20))
+def test_at_a_whole_cycle_end_the_lr_is_back_at_base_lr(s, cycles):
+    n = s.steps_for_cycles(cycles)
+    ends = s.cycle_ends(n)
+    assert len(ends) == cycles if s.cycle_length >= 1 else len(ends) == n
+    if isinstance(s.cycle_length, int):
+        assert all(s(int(e)) == s.params["base_lr"] for e in ends)
+
+
+def test_cycle_ends_at_the_edges_of_int64():
+    assert cyclr.triangular(0, 1, 2**61).cycle_ends(2**63 - 1).tolist() == [2**62]
+    s = cyclr.triangular(0, 1, 3, step_size_down=2**62 - 1)
+    assert s.cycle_ends(2**63 - 1).tolist() == [2**62 + 2]
+    assert cyclr.triangular(0, 1, 2**61).steps_for_cycles(1) == 2**62
+    with pytest.raises(ValueError, match="cycles=2 .* 2\\*\\*63 - 1"):
+        cyclr.triangular(0, 1, 2**61, step_size_down=2**61 + 1).steps_for_cycles(2)
+
+
+def test_cycle_ends_work_is_bounded_by_the_steps_asked_for():
+    # A cycle every 1e-9 steps: every step is an end, once; nothing sized by the
+    # billions of cycles in between.
+    tiny = cyclr.triangular(0.0, 1.0, 1e-9)
+    assert tiny.cycle_ends(1000).tolist() == list(range(1, 1001))
+    with pytest.raises(ValueError, match="total_steps=1099511627776.*more than"):
+        cyclr.triangular(0.0, 1.0, 1).cycle_ends(2**40)
+
+
+def test_cycle_ends_of_runs_that_end_once_or_never():
+    assert cyclr.one_cycle(0.1, 100).cycle_ends(99).tolist() == []
+    assert cyclr.one_cycle(0.1, 100).cycle_ends(100).tolist() == [100]
+    assert cyclr.one_cycle(0.1, 100).momentum_schedule(0.85, 0.95).cycle_ends(500).tolist() \
+        == [100]
+    assert cyclr.decay(1.0, 0.5, 2.5).cycle_ends(10).tolist() == [3]
+    for s in (cyclr.constant(0.1), cyclr.exponential(0.1, 0.9), cyclr.step_decay(1, 0.5, 3)):
+        assert s.cycle_ends(100).tolist() == []
+
+
+def test_cycle_ends_of_chains_shift_each_segment_and_end_the_run():
+    run = cyclr.chain((cyclr.triangular(0, 1, 2), 10), (cyclr.one_cycle(0.1, 5), 7),
+                      cyclr.triangular2(0, 1, 3))
+    # cycles of 4 in [0, 10); 1cycle ends 5 steps after 10; cycles of 6 from 17 on
+    assert run.cycle_ends(40).tolist() == [4, 8, 15, 23, 29, 35]
+    finite = cyclr.chain((cyclr.triangular(0, 1, 2), 10), (cyclr.constant(0.1), 5))
+    assert finite.cycle_ends(100).tolist() == [4, 8, 15]       # 15: the run's end
+    assert finite.cycle_ends(12).tolist() == [4, 8]
+    nested = cyclr.chain((finite, 15), cyclr.triangular(0, 1, 1))
+    assert nested.cycle_ends(20).tolist() == [4, 8, 15, 17, 19]
