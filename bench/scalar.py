@@ -55,4 +55,28 @@ def run(number: int, repeat: int) -> list[Row]:
                         fmt_time(t["floor"]), t["cyclr"] / t["floor"], ("<=", 2.0)))
         rows.append(Row(1, what, "pure-Python closed form", fmt_time(t["cyclr"]),
                         fmt_time(t["py"]), t["cyclr"] / t["py"]))
+    rows += chain_rows(number, repeat)
+    return rows
+
+
+def chain_rows(number: int, repeat: int) -> list[Row]:
+    """``s(i)`` of chains of 2, 1,000 and 100,000 segments at their first, middle and
+    last segment: the segment is found by bisection, so 100,000 segments should cost
+    about as much as 2 (target: within 3x)."""
+    chains = {}
+    for segments in (2, 1_000, 100_000):
+        parts = [(cyclr.triangular(BASE, TOP, 50 + k % 7), 300) for k in range(segments - 1)]
+        chains[segments] = cyclr.chain(*parts, cyclr.triangular(BASE, TOP, 50))
+    rows = []
+    for where in ("first", "middle", "last"):
+        steps = {n: {"first": 7, "middle": 300 * (n // 2) + 7, "last": 300 * n + 7}[where]
+                 for n in chains}
+        namespace = {f"c{n}": c for n, c in chains.items()}
+        namespace.update({f"i{n}": i for n, i in steps.items()})
+        t = best_of_statements({n: f"c{n}(i{n})" for n in chains}, namespace,
+                               number=number, repeat=repeat)
+        for n in (1_000, 100_000):
+            rows.append(Row(1, f"chain `s(i)`, {n:,} segments, {where} segment",
+                            "the same call, 2 segments", fmt_time(t[n]), fmt_time(t[2]),
+                            t[n] / t[2], ("<=", 3.0) if n == 100_000 else None))
     return rows
