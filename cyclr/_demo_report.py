@@ -6,6 +6,8 @@ Nothing here trains or evaluates anything: it reads ``results`` (what
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 LABELS = {"fixed": "fixed LR", "decay": "decay (paper)", "exp": "exponential decay",
@@ -24,19 +26,23 @@ def _figure(width, height):
     return fig
 
 
-def write_figures(out, result, schedules, runs, target, config) -> dict:
-    """Draw the range test, the four schedules and the accuracy curves into ``out``.
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, format="png")
+    return buffer.getvalue()
+
+
+def draw_figures(result, schedules, runs, target, config) -> dict:
+    """Draw the range test, the four schedules and the accuracy curves.
 
     Returns:
-        ``{"range_test": name, "schedules": name, "accuracy": name}``, file names
-        relative to ``out``.
+        ``{"range_test": png, "schedules": png, "accuracy": png}``, each the PNG's
+        bytes (the caller writes them, all together).
     """
-    names = {"range_test": "range_test.png", "schedules": "schedules.png",
-             "accuracy": "accuracy.png"}
-
+    images = {}
     fig = _figure(800, 420)
     result.plot(ax=fig.add_subplot())
-    fig.savefig(out / names["range_test"], dpi=DPI)
+    images["range_test"] = _png(fig)
 
     fig = _figure(800, 380)
     ax = fig.add_subplot()
@@ -49,7 +55,7 @@ def write_figures(out, result, schedules, runs, target, config) -> dict:
     ax.set_title("The four schedules, all between the range test's bounds")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize="small")
-    fig.savefig(out / names["schedules"], dpi=DPI)
+    images["schedules"] = _png(fig)
 
     fig = _figure(1000, 400)
     full, zoom = fig.subplots(1, 2)
@@ -69,8 +75,8 @@ def write_figures(out, result, schedules, runs, target, config) -> dict:
     full.legend(loc="lower right", fontsize="small")
     zoom.set_ylim(max(0.0, target - 0.06), min(1.0, target + 0.03))
     zoom.set_title("Zoom; dashed: the fixed LR's final accuracy")
-    fig.savefig(out / names["accuracy"], dpi=DPI)
-    return names
+    images["accuracy"] = _png(fig)
+    return images
 
 
 def _pct(x) -> str:

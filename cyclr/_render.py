@@ -1,7 +1,7 @@
-"""What ``cyclr show`` draws and writes: a terminal sparkline, a CSV of the values, a PNG.
+"""What ``cyclr show`` draws and writes: a terminal sparkline, a CSV of the values, a plot.
 
 Every function here takes values the core already computed (``Schedule.array``); none
-of them evaluates a schedule. matplotlib is imported only when a PNG is asked for.
+of them evaluates a schedule. matplotlib is imported only when a plot is asked for.
 """
 
 from __future__ import annotations
@@ -113,16 +113,17 @@ def envelope(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     return steps, values[steps]
 
 
-def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
-              value_label: str = "learning rate", momentum: np.ndarray | None = None,
-              marks=()) -> None:
-    """Plot ``lrs`` against the step into a PNG of exactly ``size`` pixels.
+def write_plot(stream, lrs: np.ndarray, *, size: tuple[int, int], title: str,
+               fmt: str = "png", value_label: str = "learning rate",
+               momentum: np.ndarray | None = None, marks=()) -> None:
+    """Plot ``lrs`` against the step, ``size`` pixels at 100 dpi, in format ``fmt``.
 
     Args:
-        path: the file to write.
+        stream: the binary file (or path) to write.
         lrs: the values, one per step.
-        size: ``(width, height)`` in pixels.
+        size: ``(width, height)`` in pixels; a raster image has exactly these.
         title: drawn above the plot.
+        fmt: ``"png"``, ``"svg"``, ``"pdf"`` or ``"jpeg"`` (matplotlib's names).
         value_label: the y-axis label.
         momentum: optional momentum values, drawn on a second y axis.
         marks: steps to mark with a dotted vertical line (cycle ends).
@@ -152,4 +153,4 @@ def write_png(path, lrs: np.ndarray, *, size: tuple[int, int], title: str,
         twin = ax.twinx()
         twin.plot(*envelope(momentum, 2 * width), color="tab:orange", linewidth=1.2)
         twin.set_ylabel("momentum", color="tab:orange")
-    fig.savefig(path, dpi=dpi, format="png")
+    fig.savefig(stream, dpi=dpi, format=fmt)

@@ -6,9 +6,14 @@ formats. Exit status: 0 on success, 2 for a usage error (argparse's convention),
 includes an argument the core rejects and a file that cannot be read or written; 1 when
 the reader of standard output goes away (a broken pipe).
 
+Files: every output is written to a temporary file beside it and renamed into place
+once the run has produced all of them, so a failed run leaves existing files as they
+were; an output may not be the input file or another output of the same run. ``--from``
+reads at most ``MAX_FROM_BYTES`` bytes from a regular file.
+
 Examples:
     cyclr show triangular2 --base-lr 0.001 --max-lr 0.006 --step-size 2000
-    cyclr show one_cycle --max-lr 0.1 --total-steps 1000 --png one_cycle.png
+    cyclr show one_cycle --max-lr 0.1 --total-steps 1000 --plot one_cycle.svg
     cyclr show --from schedule.json --csv values.csv
     cyclr stepsize --examples 50000 --batch-size 100
     cyclr demo --quick
@@ -17,21 +22,28 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _render, demo, policies
+from . import __version__, _files, _render, demo, policies
 from .advice import PAPER_EPOCHS_PER_HALF_CYCLE, iterations_per_epoch, suggest_step_size
 from .schedules import Chain, Constant, Cyclic, Decay, Momentum, OneCycle, StepDecay
 from .serialize import fill_nulls, from_dict
 
 MAX_STEPS = 10_000_000
+MAX_FROM_BYTES = 1 << 20     # a description is a few hundred bytes; a chain, a few KiB
+# The plot formats, by file extension (matplotlib writes JPEG through Pillow, which it
+# requires).
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg",
+                ".jpeg": "jpeg"}
 DEFAULT_CYCLES = 4
 DEFAULT_OPEN_STEPS = 1000
 _LISTED_ENDS = 12
@@ -53,7 +65,21 @@ _SCHEDULE_DESTS = sorted({d for req, opt in _POLICY_OPTIONS.values() for d in re
 
 
 class UsageError(Exception):
-    """A bad argument, file or value: reported as ``cyclr CMD: error: ...``, exit 2."""
+    """A bad argument, file or value: reported as ``cyclr CMD: error: ...``, exit 2.
+
+    Args:
+        message: the one-line error.
+        usage: print the command's usage before it (for a bad option, not for a file
+            that cannot be read or written).
+    """
+
+    def __init__(self, message: str, *, usage: bool = True):
+        super().__init__(message)
+        self.usage = usage
+
+
+def _file_error(problem: Exception) -> UsageError:
+    return UsageError(str(problem), usage=False)
 
 
 def _number(text: str) -> int | float:
@@ -94,7 +120,7 @@ def _add_show(commands) -> None:
         "show", help="summarize, sparkline, plot or tabulate a schedule",
         description="Summarize a schedule (cycles, min/max LR, the steps where cycles "
                     "end), draw it as a terminal sparkline, and optionally plot it "
-                    "(--png) or write its values (--csv). Give a POLICY with its options, "
+                    "(--plot) or write its values (--csv). Give a POLICY with its options, "
                     "or --from FILE with a description written by Schedule.to_dict() "
                     "(JSON, or TOML for a .toml file; chains are expressed this way).",
         epilog="Each policy takes: " + "; ".join(
@@ -145,9 +171,11 @@ def _add_show(commands) -> None:
                           "one_cycle schedules, and chains of them)")
     out.add_argument("--width", type=int, metavar="COLUMNS",
                      help="sparkline width (default: the terminal's, at most 100)")
-    out.add_argument("--png", type=Path, metavar="FILE", help="write a plot (PNG)")
+    out.add_argument("--plot", "--png", dest="plot", type=Path, metavar="FILE",
+                     help="write a plot, in the format the extension names: "
+                          + ", ".join(PLOT_FORMATS) + " (--png is the old name)")
     out.add_argument("--size", default="800x400", metavar="WxH",
-                     help="PNG size in pixels (default 800x400)")
+                     help="plot size in pixels, at 100 dpi (default 800x400)")
     out.add_argument("--csv", metavar="FILE",
                      help="write step,lr[,momentum] per step ('-' for standard output)")
     show.set_defaults(run=run_show, subparser=show)
@@ -186,7 +214,14 @@ def _run_demo(args) -> int:
     problem = demo.check_arguments(args)
     if problem:
         raise UsageError(problem)
-    return demo.run_demo(args)   # imports torch, scikit-learn and matplotlib
+    # Before any training: a folder that cannot take the report fails now, not after.
+    problem = demo.check_output(args.out, force=args.force)
+    if problem:
+        raise UsageError(problem, usage=False)
+    try:
+        return demo.run_demo(args)   # imports torch, scikit-learn and matplotlib
+    except demo.OutputError as error:
+        raise UsageError(str(error), usage=False) from None
 
 
 def main(argv=None) -> int:
@@ -211,7 +246,8 @@ def main(argv=None) -> int:
         return 1
     except UsageError as error:
         sub = args.subparser
-        sub.print_usage(sys.stderr)
+        if error.usage:
+            sub.print_usage(sys.stderr)
         print(f"{sub.prog}: error: {error}", file=sys.stderr)
         return 2
 
@@ -225,11 +261,21 @@ def _status(code) -> int:
 # ---------------------------------------------------------------- cyclr show
 
 def schedule_from_args(args):
-    """The Schedule that the ``show`` arguments describe.
+    """The Schedule that the ``show`` arguments describe. A warning the core gives
+    about it (a degenerate 1cycle, say) is printed as ``cyclr show: warning: ...``.
 
     Raises:
         UsageError: for a missing, extra or invalid option, or an unreadable file.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        schedule = _schedule_from_args(args)
+    for warning in caught:
+        print(f"{args.subparser.prog}: warning: {warning.message}", file=sys.stderr)
+    return schedule
+
+
+def _schedule_from_args(args):
     given = [d for d in _SCHEDULE_DESTS if getattr(args, d) is not None]
     if args.from_file is not None:
         if args.policy is not None or given:
@@ -270,30 +316,52 @@ def load_schedule(path: Path):
 
     TOML has no null, so in a ``.toml`` file a key that may be null (a cyclic
     ``step_size_down`` or ``scale_fn``, a chain segment's ``steps``) may be left out.
+
+    The file is untrusted: it must be a regular file of at most ``MAX_FROM_BYTES``
+    bytes (a FIFO or a device is refused without reading), and text nested too deeply
+    or holding numbers too long to convert is refused like any invalid file.
+
+    Raises:
+        UsageError: for every file that does not describe a schedule, saying why.
     """
+    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"--from: cannot read {str(path)!r}: {error}") from None
-    if path.suffix.lower() == ".toml":
-        try:
+        raw = _files.read_capped(path, MAX_FROM_BYTES)
+    except _files.FileProblem as problem:
+        raise UsageError(f"--from: {problem}", usage=False) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--from: {str(path)!r} is not UTF-8 text: {error}",
+                         usage=False) from None
+    toml = path.suffix.lower() == ".toml"
+    kind = "TOML" if toml else "JSON"
+    try:
+        if toml:
             import tomllib
-        except ModuleNotFoundError:
-            raise UsageError("--from: reading TOML needs Python 3.11 or later (tomllib); "
-                             "use JSON instead") from None
-        try:
+
             data = fill_nulls(tomllib.loads(text))
-        except tomllib.TOMLDecodeError as error:
-            raise UsageError(f"--from: {str(path)!r} is not valid TOML: {error}") from None
-    else:
-        try:
+        else:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"--from: {str(path)!r} is not valid JSON: {error}") from None
+    except ModuleNotFoundError:
+        raise UsageError("--from: reading TOML needs Python 3.11 or later (tomllib); "
+                         "use JSON instead", usage=False) from None
+    except RecursionError:
+        raise UsageError(f"--from: {str(path)!r} is not a schedule description: its "
+                         f"{kind} is nested too deeply to read", usage=False) from None
+    except ValueError as error:
+        # Decoding errors, and Python's limit on the digits of an integer (whose
+        # message goes on about sys.set_int_max_str_digits, which a user of the
+        # command cannot call).
+        reason = str(error).split("; use sys.set_int_max_str_digits")[0]
+        raise UsageError(f"--from: {str(path)!r} is not valid {kind}: {reason}",
+                         usage=False) from None
     try:
         return from_dict(data)
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"--from {str(path)!r}: {error}") from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+        reason = ("nested too deeply to read" if isinstance(error, RecursionError)
+                  else str(error))
+        raise UsageError(f"--from {str(path)!r}: {reason}", usage=False) from None
 
 
 def natural_length(schedule) -> int:
@@ -351,12 +419,68 @@ def _is_cyclical(schedule) -> bool:
     return isinstance(schedule, (Cyclic, OneCycle))
 
 
+def check_outputs(args) -> str | None:
+    """The plot format (``None`` without ``--plot``), after refusing, before any work,
+    outputs that would lose data: an unknown plot extension, an output in a missing
+    folder or on a folder, and an output that is the ``--from`` file or the other
+    output.
+
+    Raises:
+        UsageError: naming the option and the path.
+    """
+    fmt = None
+    if args.plot is not None:
+        fmt = PLOT_FORMATS.get(args.plot.suffix.lower())
+        if fmt is None:
+            raise UsageError(
+                f"--plot: cannot tell the format of {str(args.plot)!r} from its extension "
+                f"{args.plot.suffix or '(none)'!s}; use one of {', '.join(PLOT_FORMATS)}")
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UsageError("--plot needs matplotlib: pip install 'cyclr[plot]'",
+                             usage=False)
+    named = []
+    if args.from_file is not None:
+        named.append(("--from", args.from_file))
+    outputs = []
+    if args.csv is not None and args.csv != "-":
+        outputs.append(("--csv", Path(args.csv)))
+    if args.plot is not None:
+        outputs.append(("--plot", args.plot))
+    for option, path in outputs:
+        try:
+            _files.check_target(path, option)
+        except _files.FileProblem as problem:
+            raise _file_error(problem) from None
+        for other, seen in named:
+            if _files.same_file(path, seen):
+                raise UsageError(f"{option} {str(path)!r} is the same file as {other} "
+                                 f"{str(seen)!r}; write to another file", usage=False)
+        named.append((option, path))
+    return fmt
+
+
+def _steps_to_show(args, schedule) -> int:
+    if args.steps is not None:
+        if not 1 <= args.steps <= MAX_STEPS:
+            raise UsageError(f"--steps must be between 1 and {MAX_STEPS}, got {args.steps}")
+        return args.steps
+    n = natural_length(schedule)
+    if n > MAX_STEPS:
+        # The user asked for no length: say which default ran over, and what to pass.
+        raise UsageError(
+            f"by default show draws {DEFAULT_CYCLES} cycles of a cyclic schedule or the "
+            f"whole of a finite one, {n} steps for this one, more than the {MAX_STEPS} "
+            f"it draws at most; pass --steps N (1 <= N <= {MAX_STEPS}) to show the first "
+            f"N steps")
+    return n
+
+
 def run_show(args) -> int:
-    """``cyclr show``: print the summary and sparkline; write the PNG and CSV asked for."""
+    """``cyclr show``: print the summary and sparkline; write the plot and CSV asked
+    for (both or, when either fails, neither)."""
+    fmt = check_outputs(args)
     schedule = schedule_from_args(args)
-    n = natural_length(schedule) if args.steps is None else args.steps
-    if not 1 <= n <= MAX_STEPS:
-        raise UsageError(f"--steps must be between 1 and {MAX_STEPS}, got {n}")
+    n = _steps_to_show(args, schedule)
     momentum = None
     if args.momentum is not None:
         try:
@@ -364,7 +488,7 @@ def run_show(args) -> int:
         except (TypeError, ValueError) as error:
             raise UsageError(f"--momentum: {error}") from None
     size = None
-    if args.png is not None:
+    if args.plot is not None:
         try:
             size = _render.parse_size(args.size)
         except ValueError as error:
@@ -390,32 +514,39 @@ def run_show(args) -> int:
               file=report)
 
     columns = {label: values} if moms is None else {label: values, "momentum": moms}
-    if args.csv is not None:
-        if csv_to_stdout:
-            _render.write_csv(out, columns)
-        else:
-            _write(Path(args.csv), "--csv",
-                   lambda f: _render.write_csv(f, columns), mode="w")
-            print(f"wrote {args.csv} ({n} rows)", file=report)
-    if args.png is not None:
-        title = _short(repr(schedule), 90)
-        _write(args.png, "--png",
-               lambda f: _render.write_png(
-                   f, values, size=size, title=title,
-                   value_label="momentum" if label == "momentum" else "learning rate",
-                   momentum=moms, marks=ends if len(ends) <= 40 else ()),
-               mode="wb")
-        print(f"wrote {args.png} ({size[0]}x{size[1]} px)", file=report)
+    if csv_to_stdout:
+        _render.write_csv(out, columns)
+    written = []
+    with _files.Outputs() as files:
+        if args.csv is not None and not csv_to_stdout:
+            _write(files, Path(args.csv), "--csv",
+                   lambda f: _render.write_csv(f, columns), binary=False)
+            written.append(f"wrote {args.csv} ({n} rows)")
+        if args.plot is not None:
+            title = _short(repr(schedule), 90)
+            _write(files, args.plot, "--plot",
+                   lambda f: _render.write_plot(
+                       f, values, size=size, title=title, fmt=fmt,
+                       value_label="momentum" if label == "momentum" else "learning rate",
+                       momentum=moms, marks=ends if len(ends) <= 40 else ()),
+                   binary=True)
+            written.append(f"wrote {args.plot} ({size[0]}x{size[1]} px)")
+        try:
+            files.commit()
+        except OSError as error:
+            raise UsageError(f"cannot write the output files: {error}",
+                             usage=False) from None
+    for line in written:
+        print(line, file=report)
     return 0
 
 
-def _write(path: Path, option: str, writer, mode: str) -> None:
+def _write(files, path: Path, option: str, writer, binary: bool) -> None:
     try:
-        with open(path, mode, **({} if "b" in mode else {"newline": "",
-                                                          "encoding": "utf-8"})) as f:
-            writer(f)
+        files.write(path, writer, binary=binary)
     except OSError as error:
-        raise UsageError(f"{option}: cannot write {str(path)!r}: {error}") from None
+        raise UsageError(f"{option}: cannot write {str(path)!r}: "
+                         f"{error.strerror or error}", usage=False) from None
 
 
 def _short(text: str, limit: int) -> str:
@@ -458,6 +589,7 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
 
 def run_stepsize(args) -> int:
     """``cyclr stepsize``: the paper's step-size advice for a data set and batch size."""
+    per_epoch = None
     try:
         per_epoch = iterations_per_epoch(args.examples, args.batch_size,
                                          drop_last=args.drop_last)
@@ -465,6 +597,16 @@ def run_stepsize(args) -> int:
                                       args.epochs_per_half_cycle, drop_last=args.drop_last)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
+    except OverflowError:
+        # Past float range: a count of examples above 1e308, or epochs times the
+        # iterations per epoch.
+        if per_epoch is None:
+            raise UsageError("--examples is too large to divide into batches (more "
+                             "than 1e308)") from None
+        raise UsageError(
+            f"--epochs-per-half-cycle {args.epochs_per_half_cycle:g} epochs of "
+            f"{per_epoch} iterations is too many steps to count; give a number of "
+            f"epochs such as the paper's 2 to 10") from None
     low, high = PAPER_EPOCHS_PER_HALF_CYCLE
     k = args.epochs_per_half_cycle
     print(f"iterations per epoch  {per_epoch}  ({args.examples} examples, batch size "

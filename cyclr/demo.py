@@ -12,26 +12,47 @@ scikit-learn's digits (1,797 8x8 images, shipped with scikit-learn, no download)
    same number of steps, every LR set by ``cyclr.adapters.torch.ScheduleLR``;
 4. a Markdown report with the measured numbers, the figures and ``results.json``.
 
+The output folder is checked before any training: it must be a folder that can be
+created and written, and the demo replaces only files it wrote itself (it records their
+SHA-256 in ``.cyclr-demo.json``), others only with ``--force``. Every file is written
+beside its target and renamed into place once all of them are ready, so a failed run
+leaves the folder as it was, and a symbolic link in the folder is replaced, never
+written through.
+
 torch, scikit-learn and matplotlib are imported only when the demo runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import os
 import platform
+import stat
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _files
 from .advice import iterations_per_epoch, suggest_step_size
 from .policies import constant, decay, exponential, triangular2
 
 SCHEDULES = ("fixed", "decay", "exp", "triangular2")
+FIGURES = {"range_test": "range_test.png", "schedules": "schedules.png",
+           "accuracy": "accuracy.png"}
+OUTPUT_FILES = ("report.md", "results.json", *FIGURES.values())
+# What the last run wrote, and each file's SHA-256: the files a new run may replace.
+MANIFEST = ".cyclr-demo.json"
+_MAX_OWN_FILE = 64 << 20     # far above any file the demo writes
+
+
+class OutputError(Exception):
+    """The output folder cannot take the demo's files; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +118,9 @@ def add_arguments(parser) -> None:
                              "busy cores)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bars on standard error")
+    parser.add_argument("--force", action="store_true",
+                        help="replace files in --out that an earlier demo run did not "
+                             "write (a symbolic link is replaced, not followed)")
 
 
 def check_arguments(args) -> str | None:
@@ -105,10 +129,118 @@ def check_arguments(args) -> str | None:
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name} must be >= 1, got {value}"
+    # More threads than CPUs only slows this small model down, and torch would try to
+    # start every one of them.
+    cpus = os.cpu_count() or 1
+    if args.threads > cpus:
+        return f"--threads must be at most {cpus} (the CPUs here), got {args.threads}"
     if args.fixed_lr is not None and not (math.isfinite(args.fixed_lr)
                                           and args.fixed_lr > 0):
         return f"--fixed-lr must be a finite number > 0, got {args.fixed_lr}"
     return None
+
+
+# ---------------------------------------------------------------- the output folder
+
+def check_output(out, *, force: bool = False) -> str | None:
+    """Why the folder ``out`` cannot take the demo's files, or None; it is created if
+    missing. Run before any training.
+
+    Refused: a path that is not a folder, a folder that cannot be created or written,
+    and, unless ``force``, a file at one of the demo's names that the demo did not
+    write there (or that changed since), a symbolic link included. A folder at one of
+    those names is refused even with ``force``.
+    """
+    out = Path(out)
+    if os.path.lexists(out) and not out.is_dir():
+        return f"--out {str(out)!r} exists and is not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"--out: cannot create the folder {str(out)!r}: {error.strerror or error}"
+    # Permission bits say little (root ignores them, a read-only mount keeps them):
+    # creating a file is the test.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".cyclr-demo-probe.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        return f"--out: cannot write in {str(out)!r}: {error.strerror or error}"
+    return _foreign_file(out, force)
+
+
+def _foreign_file(out: Path, force: bool) -> str | None:
+    written = _read_manifest(out)
+    for name in (*OUTPUT_FILES, MANIFEST):
+        path = out / name
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            return f"--out: cannot check {str(path)!r}: {error.strerror or error}"
+        if stat.S_ISDIR(mode):
+            return f"--out: {str(path)!r} is a folder; the demo writes a file by that name"
+        if force:
+            continue
+        if stat.S_ISLNK(mode):
+            why = "is a symbolic link"
+        elif name == MANIFEST:
+            if written is not None:
+                continue
+            why = "is not a record the demo wrote"
+        elif written is not None and written.get(name) == _sha256(path):
+            continue
+        else:
+            why = "was not written by an earlier cyclr demo run (or has changed since)"
+        return (f"--out: {str(path)!r} {why}; move it away or pass --force to replace it")
+    return None
+
+
+def _read_manifest(out: Path) -> dict | None:
+    path = out / MANIFEST
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        data = json.loads(_files.read_capped(path, 1 << 16))
+    except (OSError, _files.FileProblem, ValueError, RecursionError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return None
+    return files
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(_files.read_capped(path, _MAX_OWN_FILE)).hexdigest()
+    except _files.FileProblem:
+        return None
+
+
+def _write_outputs(out: Path, contents: dict, force: bool) -> None:
+    """Write ``{name: bytes}`` into ``out``, all or none, then the manifest.
+
+    Raises:
+        OutputError: when a file appeared meanwhile that may not be replaced, or a
+            file cannot be written.
+    """
+    # Training takes minutes: check again what the files in the folder are now.
+    problem = _foreign_file(out, force)
+    if problem:
+        raise OutputError(problem)
+    manifest = {"written_by": f"cyclr demo {__version__}",
+                "files": {name: hashlib.sha256(data).hexdigest()
+                          for name, data in contents.items()}}
+    record = (json.dumps(manifest, indent=1) + "\n").encode()
+    try:
+        with _files.Outputs() as files:
+            for name, data in [*contents.items(), (MANIFEST, record)]:
+                files.write(out / name, lambda f, data=data: f.write(data), binary=True)
+    except OSError as error:
+        raise OutputError(f"--out: cannot write in {str(out)!r}: "
+                          f"{error.strerror or error}") from None
 
 
 # ---------------------------------------------------------------- data and model
@@ -326,7 +458,6 @@ def run_demo(args) -> int:
     n_train = len(data["train"][1])
     config = Config.from_args(args, n_train)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     result = lr_range_test(config, data, progress=args.progress)
     base_lr, max_lr = result.suggest()
@@ -373,12 +504,14 @@ def run_demo(args) -> int:
         # from the optimizer: the record that ScheduleLR drove training.
         "lrs_used": {name: by_seed[0]["lrs"] for name, by_seed in runs.items()},
     }
-    figures = _demo_report.write_figures(out, result, schedules, runs, target, config)
+    images = _demo_report.draw_figures(result, schedules, runs, target, config)
     results["seconds"] = round(time.monotonic() - started, 1)
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    report = out / "report.md"
-    report.write_text(_demo_report.markdown(results, figures, schedules, args))
-    print(f"wrote {report} and {', '.join(figures.values())} "
+    contents = {FIGURES[key]: image for key, image in images.items()}
+    contents["results.json"] = (json.dumps(results, indent=1) + "\n").encode()
+    contents["report.md"] = _demo_report.markdown(results, FIGURES, schedules,
+                                                  args).encode()
+    _write_outputs(out, contents, getattr(args, "force", False))
+    print(f"wrote {out / 'report.md'} and {', '.join(FIGURES.values())} "
           f"in {results['seconds']:.0f} s")
     for line in _demo_report.findings(results):
         print(line)

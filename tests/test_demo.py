@@ -2,6 +2,7 @@
 recorded: the report's numbers are the measured ones, the bounds come from the range
 test, and every LR the optimizer used came from the core's schedule."""
 
+import hashlib
 import json
 import os
 import struct
@@ -49,7 +50,12 @@ def test_quick_demo_writes_the_report_figures_and_results(quick):
         assert png_size(out / name) == size
         assert f"]({name})" in report           # linked from the report
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*FIGURES, "report.md", "results.json"])
+        [*FIGURES, "report.md", "results.json", demo.MANIFEST])
+    # the record of what the run wrote: every file, by its SHA-256
+    manifest = json.loads((out / demo.MANIFEST).read_text())
+    assert manifest["files"] == {
+        name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+        for name in [*FIGURES, "report.md", "results.json"]}
     c = results["config"]
     assert c["quick"] and c["seeds"] == [0, 1] and c["threads"] == 1
     assert c["steps"] == 2 * c["cycles"] * results["step_size"]
