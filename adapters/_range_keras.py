@@ -12,12 +12,15 @@ import keras
 import numpy as np
 
 from cyclr import _validate as v
-from cyclr.rangetest import RangeTest, RangeTestResult, _cycle
+from cyclr.rangetest import RangeTest, RangeTestResult
+
+from ._range_loop import cycle, run
 
 
 def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
                num_steps=100, mode="exp", validation_data=None, shuffle=True, seed=0,
-               smoothing=0.8, diverge_factor=5.0, progress=True) -> RangeTestResult:
+               batch_fn=None, smoothing=0.8, diverge_factor=5.0,
+               progress=True) -> RangeTestResult:
     """Run an LR range test on a compiled Keras model and leave it untouched.
 
     An optimizer that has not trained yet is built first (its slots get the values it
@@ -31,10 +34,11 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
     Args:
         model: a ``keras.Model`` compiled with an optimizer whose learning rate is a
             number (not a ``LearningRateSchedule``).
-        x: training inputs (arrays, batched by ``batch_size``), or an iterable of
-            ``(x, y)`` or ``(x, y, sample_weight)`` batches such as a ``tf.data.Dataset``;
-            an iterable is iterated again when it runs out, unless it is a one-shot
-            iterator, in which case the test stops there.
+        x: training inputs (arrays, or a dict of arrays for a multi-input model,
+            batched by ``batch_size``), or an iterable of batches such as a
+            ``tf.data.Dataset`` (under every Keras backend: its tensors are handed to
+            the model as NumPy arrays); an iterable is iterated again when it runs out, unless it is a one-shot iterator, in
+            which case the test stops there.
         y: training targets, for array ``x``.
         batch_size: examples per step for array input.
         start_lr, end_lr, num_steps, mode, smoothing, diverge_factor, progress: as for
@@ -43,6 +47,10 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
         shuffle: draw array batches in a fresh random order each pass.
         seed: seed of that order (numpy's generator; Keras' and numpy's global random
             states are not used).
+        batch_fn: ``batch_fn(batch)`` -> the arguments of ``model.train_on_batch``:
+            ``(x, y)`` or ``(x, y, sample_weight)``, for iterable ``x``. The default
+            takes a tuple or list as those arguments, and anything else (a dict of
+            inputs, for a model that computes its own loss) as ``x`` alone.
 
     Returns:
         A :class:`cyclr.RangeTestResult`.
@@ -70,7 +78,9 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
             f"model.optimizer must have a number as learning_rate for range_test to set "
             f"it, got {getattr(optimizer, '_learning_rate', None)!r}; compile a model "
             f"with optimizer=keras.optimizers.{type(optimizer).__name__}(learning_rate=...)")
-    batches = _batches(x, y, v.count("batch_size", batch_size, minimum=1), shuffle, seed)
+    if batch_fn is not None and not callable(batch_fn):
+        raise TypeError(f"batch_fn must be callable or None, got {batch_fn!r}")
+    data = _batches(x, y, v.count("batch_size", batch_size, minimum=1), shuffle, seed)
     if validation_data is not None:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise TypeError(
@@ -81,21 +91,23 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
         # A fresh optimizer gets its slots now, with the values it would start from.
         optimizer.build(model.trainable_variables)
     saved = _snapshot(model, optimizer)
-    try:
-        for lr in rt:
-            batch = next(batches, None)
-            if batch is None:
-                rt.stop(f"x ran out after {rt.step} steps")
-                break
-            optimizer.learning_rate = lr
-            logs = model.train_on_batch(*batch, return_dict=True)
-            if validation_data is not None:
-                logs = model.test_on_batch(*validation_data, return_dict=True)
-            rt.record(loss=logs["loss"], accuracy=_accuracy(logs))
-    finally:
-        rt.close()
-        _restore(saved)
-    return rt.result()
+    to_args = batch_fn or _train_args
+
+    def step(lr, batches):
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        args = to_args(batch) if y is None else batch
+        if not (isinstance(args, tuple) and 1 <= len(args) <= 3):
+            raise TypeError(f"batch_fn must return a tuple (x,), (x, y) or (x, y, "
+                            f"sample_weight), got {args!r}")
+        optimizer.learning_rate = lr
+        logs = model.train_on_batch(*args, return_dict=True)
+        if validation_data is not None:
+            logs = model.test_on_batch(*validation_data, return_dict=True)
+        return logs["loss"], _accuracy(logs)
+
+    return run(rt, data, "x", step, lambda: _restore(saved))
 
 
 def _accuracy(logs):
@@ -108,7 +120,7 @@ def _accuracy(logs):
 def _batches(x, y, batch_size, shuffle, seed):
     """An endless stream of batch tuples (or one that ends with a one-shot iterator)."""
     if y is not None:
-        n = len(x)
+        n = len(next(iter(x.values()))) if isinstance(x, dict) and x else len(x)
         if len(y) != n:
             raise ValueError(f"x and y must have the same length, got {n} and {len(y)}")
         if n < batch_size:
@@ -117,12 +129,44 @@ def _batches(x, y, batch_size, shuffle, seed):
     if isinstance(x, np.ndarray):
         raise TypeError("y is None: pass targets with array inputs, or an iterable of "
                         "(x, y) batches as x")
+    if _is_tf_dataset(x):
+        return _NumpyDataset(x)
     try:
         iter(x)
     except TypeError:
         raise TypeError(f"x must be arrays with y, or an iterable of batches, got {x!r}") \
             from None
-    return (tuple(b) if isinstance(b, (tuple, list)) else (b,) for b in _cycle(x, "x"))
+    return x
+
+
+def _train_args(batch):
+    """The default batch_fn: a tuple or list is (x, y[, sample_weight]), anything else x
+    alone; TensorFlow tensors become NumPy arrays, which every backend accepts."""
+    batch = keras.tree.map_structure(_to_numpy, batch)
+    return tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+
+
+def _to_numpy(value):
+    if type(value).__module__.startswith("tensorflow"):
+        return np.asarray(value)
+    return value
+
+
+def _is_tf_dataset(x) -> bool:
+    # Checked by name: TensorFlow is not imported unless the user did.
+    return any(c.__module__.startswith("tensorflow") and c.__name__ == "DatasetV2"
+               for c in type(x).__mro__)
+
+
+class _NumpyDataset:
+    """A tf.data.Dataset read as NumPy: the JAX and torch backends cannot take its
+    tensors (``Cannot interpret 'tf.float32' as a data type``)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __iter__(self):
+        return self.dataset.as_numpy_iterator()
 
 
 def _array_batches(x, y, n, batch_size, shuffle, seed):
@@ -131,7 +175,8 @@ def _array_batches(x, y, n, batch_size, shuffle, seed):
         order = rng.permutation(n) if shuffle else np.arange(n)
         for i in range(0, n - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
-            yield x[idx], y[idx]
+            xb = {k: a[idx] for k, a in x.items()} if isinstance(x, dict) else x[idx]
+            yield xb, y[idx]
 
 
 def _snapshot(model, optimizer):

@@ -11,7 +11,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from cyclr.rangetest import RangeTest, RangeTestResult, _cycle
+from cyclr.rangetest import RangeTest, RangeTestResult
+
+from ._range_loop import run
 
 
 def range_test(loss_fn, params, batches, optimizer, *, start_lr=1e-7, end_lr=10.0,
@@ -30,9 +32,10 @@ def range_test(loss_fn, params, batches, optimizer, *, start_lr=1e-7, end_lr=10.
         loss_fn: ``loss_fn(params, batch)`` -> scalar loss (or ``(loss, aux)`` with
             ``has_aux=True``); differentiable with ``jax.grad``.
         params: the initial parameters, any pytree.
-        batches: an iterable of batches (any pytrees ``loss_fn`` accepts); iterated
-            again when it runs out, unless it is a one-shot iterator, in which case the
-            test stops there.
+        batches: an iterable of batches: any pytrees ``loss_fn`` accepts (tuples,
+            Hugging Face-style dicts ...), ``loss_fn`` being the hook that unpacks them;
+            iterated again when it runs out, unless it is a one-shot iterator, in which
+            case the test stops there.
         optimizer: a factory taking the learning rate first, e.g. ``optax.sgd``,
             ``optax.adam`` or ``functools.partial(optax.sgd, momentum=0.9)``.
         start_lr, end_lr, num_steps, mode, smoothing, diverge_factor, progress: as for
@@ -84,19 +87,16 @@ def range_test(loss_fn, params, batches, optimizer, *, start_lr=1e-7, end_lr=10.
 
     if jit:
         step = jax.jit(step)
-    current, opt_state = params, tx.init(params)
-    data = _cycle(batches, "batches")
-    try:
-        for _ in rt:
-            batch = next(data, None)
-            if batch is None:
-                rt.stop(f"batches ran out after {rt.step} steps")
-                break
-            current, opt_state, loss, acc = step(current, opt_state, batch)
-            rt.record(loss=float(loss), accuracy=None if acc is None else float(acc))
-    finally:
-        rt.close()
-    return rt.result()
+    state = {"params": params, "opt": tx.init(params)}
+
+    def train(lr, data):
+        batch = next(data, None)
+        if batch is None:
+            return None
+        state["params"], state["opt"], loss, acc = step(state["params"], state["opt"], batch)
+        return float(loss), None if acc is None else float(acc)
+
+    return run(rt, batches, "batches", train)
 
 
 __all__ = ["range_test"]

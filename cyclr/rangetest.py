@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -43,6 +41,8 @@ from .policies import exp_range, triangular, triangular2
 MODES = ("linear", "exp")
 RULES = ("auto", "accuracy", "steepest", "valley", "minimum")
 BASES = ("ratio", "rise")
+_CURVE_OF = {"accuracy": "accuracies", "steepest": "losses", "valley": "losses",
+             "minimum": "losses"}
 _POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range}
 
 
@@ -109,7 +109,8 @@ class RangeTest:
         diverge_factor: stop when the smoothed loss exceeds this multiple (> 1) of the
             best one; None only stops on NaN or infinite losses. Only applied while the
             best smoothed loss is > 0.
-        progress: show a progress bar on stderr.
+        progress: report progress on stderr: a bar on a terminal (with tqdm
+            installed), plain lines every tenth of the ramp otherwise.
 
     Raises:
         ValueError, TypeError: for invalid arguments, naming the argument and value.
@@ -135,7 +136,7 @@ class RangeTest:
         self._factor = diverge_factor
         if not isinstance(progress, (bool, np.bool_)):
             raise TypeError(f"progress must be a bool, got {progress!r}")
-        self._bar = _ProgressBar(len(self._lrs)) if progress else None
+        self._bar = _Progress(len(self._lrs)) if progress else None
         self._losses, self._accuracies = [], []
         self._kinds = None
         self._step = 0
@@ -258,7 +259,7 @@ class RangeTest:
             self._finish(reason)
 
     def close(self) -> None:
-        """End the progress bar's line; the runners call this in ``finally``."""
+        """End the progress report; the runners call this in ``finally``."""
         if self._bar is not None:
             self._bar.close(self.step, self._stop_reason)
             self._bar = None
@@ -373,7 +374,9 @@ class RangeTestResult:
         - ``"valley"``: along the longest valley of the loss (its longest decreasing
           subsequence, which tolerates bumps), where the loss has come half way down.
         - ``"minimum"``: a tenth of the LR at the lowest loss.
-        - ``"auto"``: ``"accuracy"`` when accuracies were recorded, else ``"valley"``.
+        - ``"auto"``: ``"accuracy"`` when the recorded accuracy varies, else
+          ``"valley"`` (no accuracy, or one that never changes, such as the top-1
+          accuracy of a one-output regression model); :attr:`auto_rule` says which.
 
         A suggestion at the first LR is returned like any other: it says the ramp
         started too high.
@@ -398,9 +401,11 @@ class RangeTestResult:
             raise ValueError(f"ratio must be >= 1, got {ratio!r}")
         base = v.choice("base", base, BASES)
         if rule == "auto":
-            has_acc = self.accuracies is not None and np.isfinite(
-                self.accuracies[:self._usable()]).any()
-            rule = "accuracy" if has_acc else "valley"
+            rule = self.auto_rule
+            if not self._finite(_CURVE_OF[rule]).any():
+                raise ValueError(
+                    "nothing to suggest from: no finite loss or accuracy was recorded"
+                    + (f" (the test stopped: {self.stop_reason})" if self.stop_reason else ""))
         if rule == "accuracy":
             curve, sharp = self._curve_for("accuracies")
             top = crossing(curve, sharp, 1.0 - PLATEAU)
@@ -419,6 +424,33 @@ class RangeTestResult:
         if base == "rise" and self.lrs[onset] < max_lr:
             base_lr = float(self.lrs[onset])
         return base_lr, max_lr
+
+    @property
+    def auto_rule(self) -> str:
+        """The rule ``suggest(rule="auto")`` applies to this curve: ``"accuracy"`` when
+        the accuracy (over the steps the rules read) takes more than one finite value,
+        else ``"valley"`` when there are finite losses; ``"accuracy"`` for a curve of
+        accuracies alone.
+
+        Examples:
+            >>> lrs = [1e-3, 1e-2, 1e-1]
+            >>> RangeTestResult(lrs, [2.0, 1.0, 3.0], [0.5, 0.5, 0.5]).auto_rule
+            'valley'
+        """
+        acc = self._finite("accuracies")
+        if acc.size and acc.max() > acc.min():
+            return "accuracy"
+        if self.losses is not None and (self._finite("losses").size or not acc.size):
+            return "valley"
+        return "accuracy"
+
+    def _finite(self, name) -> np.ndarray:
+        """The finite values of a curve over the steps the rules read (empty if none)."""
+        raw = getattr(self, name)
+        if raw is None:
+            return np.empty(0)
+        raw = raw[:self._usable()]
+        return raw[np.isfinite(raw)]
 
     def _curve_for(self, name):
         """The smoothed curve and its running median, over the usable steps; gaps (NaN
@@ -469,9 +501,21 @@ class RangeTestResult:
 
     def plot(self, ax=None, **kwargs):
         """Plot the curve with the suggested bounds (needs matplotlib); see
-        :func:`cyclr.plot.plot_range_test` for the arguments. Returns the Axes."""
+        :func:`cyclr.plot.plot_range_test` for the arguments. Returns the Axes.
+
+        A curve with nothing to suggest from (a test that diverged at its first step)
+        is drawn without bounds, and the title says why.
+        """
         from .plot import plot_range_test
 
+        rule = v.choice("rule", kwargs.get("rule", "auto"), RULES)
+        if kwargs.get("mark", True):
+            name = _CURVE_OF[self.auto_rule if rule == "auto" else rule]
+            if not self._finite(name).any():
+                ax = plot_range_test(self, ax=ax, **{**kwargs, "mark": False})
+                ax.set_title(f"{ax.get_title()}\nno bounds: no finite {name} to read",
+                             fontsize="small")
+                return ax
         return plot_range_test(self, ax=ax, **kwargs)
 
 
@@ -488,49 +532,59 @@ def _curve(name, values, n=None) -> np.ndarray:
     return arr
 
 
-def _cycle(data, name):
-    """The batches of ``data`` pass after pass, for the runners; a one-shot iterator
-    just ends. Nothing is drawn from ``data`` before the first ``next``."""
-    one_shot = isinstance(data, Iterator)
-    while True:
-        empty = True
-        for batch in data:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError(f"{name} yields no batches")
-        if one_shot:
-            return
+class _Progress:
+    """Progress of a range test on stderr: a tqdm bar on a terminal (when tqdm is
+    installed), else a plain line every tenth of the ramp and one at the end, so that a
+    log file gets whole lines and no carriage returns."""
 
+    def __init__(self, total, stream=None):
+        self.total = total
+        self.stream = sys.stderr if stream is None else stream
+        self._bar = None
+        self._every = max(1, total // 10)
+        if _isatty(self.stream):
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                pass
+            else:
+                self._bar = tqdm(total=total, desc="LR range test", unit="step",
+                                 file=self.stream, leave=True, dynamic_ncols=True)
 
-class _ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most every ``interval`` seconds."""
-
-    def __init__(self, total, width=24, interval=0.1):
-        self.total, self.width, self.interval = total, width, interval
-        self._last = -math.inf
-
-    def update(self, done, lr, loss, accuracy, force=False):
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        filled = self.width * done // self.total
-        text = (f"\rLR range test [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{done}/{self.total} lr {lr:.3g}")
+    def update(self, done, lr, loss, accuracy):
+        values = f"lr {lr:.3g}"
         if loss is not None:
-            text += f" loss {loss:.4g}"
+            values += f" loss {loss:.4g}"
         if accuracy is not None:
-            text += f" acc {accuracy:.4g}"
-        sys.stderr.write(text)
-        sys.stderr.flush()
+            values += f" acc {accuracy:.4g}"
+        if self._bar is not None:
+            self._bar.set_postfix_str(values, refresh=False)
+            self._bar.update(done - self._bar.n)
+        elif done % self._every == 0:
+            self._write(f"LR range test {done}/{self.total}: {values}")
 
     def close(self, done, reason):
-        filled = self.width * done // self.total
-        sys.stderr.write(f"\rLR range test [{'#' * filled}{'.' * (self.width - filled)}] "
-                         f"{done}/{self.total}" + (f" stopped: {reason}" if reason else "")
-                         + "\n")
-        sys.stderr.flush()
+        if reason:
+            end = f"stopped: {reason}"
+        else:
+            end = "done" if done == self.total else "interrupted"
+        if self._bar is not None:
+            self._bar.set_postfix_str(end, refresh=False)
+            self._bar.update(done - self._bar.n)
+            self._bar.close()
+        else:
+            self._write(f"LR range test {done}/{self.total}: {end}")
+
+    def _write(self, line):
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 __all__ = ["RangeTest", "RangeTestResult", "ema", "ramp", "smooth"]

@@ -438,13 +438,24 @@ def test_schedule_is_built_by_the_core_constructors():
 
 # --- progress, plot, imports -------------------------------------------------------
 
-def test_progress_bar_reports_and_ends_its_line(capsys):
+def test_progress_off_a_terminal_is_whole_lines_every_tenth(capsys):
     rt = RangeTest(1e-3, 1.0, 6)
     for k, _ in enumerate(rt):
         rt.record(loss=[1.0, 0.9, 0.8, math.nan, 1.0, 1.0][k])
     err = capsys.readouterr().err
-    assert err.startswith("\rLR range test [") and err.endswith("\n")
-    assert "4/6" in err and "stopped: loss is nan" in err
+    assert "\r" not in err and err.endswith("\n")
+    assert err.splitlines() == [
+        "LR range test 1/6: lr 0.001 loss 1", "LR range test 2/6: lr 0.00398 loss 0.9",
+        "LR range test 3/6: lr 0.0158 loss 0.8",
+        "LR range test 4/6: stopped: loss is nan at step 3 (lr=0.0631)"]
+    rt = RangeTest(1e-3, 1.0, 95, diverge_factor=None)
+    for _ in rt:
+        rt.record(loss=1.0, accuracy=0.5)
+    lines = capsys.readouterr().err.splitlines()
+    # every 95 // 10 = 9 steps, and the end
+    assert [line.split(":")[0] for line in lines] == [
+        f"LR range test {k}/95" for k in range(9, 95, 9)] + ["LR range test 95/95"]
+    assert lines[0].endswith("loss 1 acc 0.5") and lines[-1].endswith(": done")
     run_engine([1.0] * 5)
     assert capsys.readouterr().err == ""
     with pytest.raises(KeyError):
@@ -452,7 +463,43 @@ def test_progress_bar_reports_and_ends_its_line(capsys):
             for lr in rt:
                 rt.record(loss=1.0)
                 raise KeyError("the training loop failed")
-    assert capsys.readouterr().err.endswith("1/6\n")
+    assert capsys.readouterr().err == ("LR range test 1/6: lr 0.001 loss 1\n"
+                                       "LR range test 1/6: interrupted\n")
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar():
+    """stderr on a pseudo-terminal: tqdm redraws one line with carriage returns."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    code = ("import cyclr\n"
+            "rt = cyclr.RangeTest(1e-3, 1.0, 40)\n"
+            "for lr in rt:\n"
+            "    rt.record(loss=1.0)\n")
+    leader, follower = pty.openpty()
+    # A terminal 100 columns wide (a new pseudo-terminal has 0, where tqdm draws nothing).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait() == 0
+    out = b"".join(chunks).decode()
+    assert "\r" in out and "LR range test" in out
+    last = out.replace("\r\n", "\n").split("\r")[-1]
+    assert "40/40" in last and "100%" in last and "done" in last
 
 
 def lines_by_label(ax):
@@ -506,3 +553,57 @@ def test_the_engine_needs_neither_frameworks_nor_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")
     assert out[:3] == ["(0.00025, 0.001)", "no plot", "[]"]  # the minimum is at 1e-2
+
+
+# --- the auto rule's fallback, and curves with nothing to read ------------------------
+
+def test_auto_reads_the_loss_when_the_accuracy_never_varies():
+    loss = synthetic_loss(LOSS_LRS)
+    constant = RangeTestResult(LOSS_LRS, loss, np.zeros(len(LOSS_LRS)))  # MSE "top-1"
+    assert constant.auto_rule == "valley"
+    assert constant.suggest() == constant.suggest("valley")
+    assert constant.suggest()[1] > 10 * LOSS_LRS[0]  # not the first LR
+    assert constant.suggest("accuracy")[1] == LOSS_LRS[0]  # what the old default gave
+    varying = RangeTestResult(PAPER_LRS, np.ones(len(PAPER_LRS)), paper_accuracy(),
+                              mode="linear")
+    assert varying.auto_rule == "accuracy"
+    assert varying.suggest() == varying.suggest("accuracy")
+    assert RangeTestResult(LOSS_LRS, loss).auto_rule == "valley"
+    # Only accuracies: the paper's rule, even on a flat curve (it says "start higher").
+    flat = RangeTestResult(LOSS_LRS, accuracies=np.full(len(LOSS_LRS), 0.3))
+    assert flat.auto_rule == "accuracy" and flat.suggest()[1] == LOSS_LRS[0]
+
+
+def test_accuracy_that_varies_only_after_the_first_nan_loss_does_not_count():
+    loss = synthetic_loss(LOSS_LRS)
+    cut = 150
+    loss[cut] = math.nan
+    acc = np.where(np.arange(len(LOSS_LRS)) < cut, 0.5, np.linspace(0, 1, len(LOSS_LRS)))
+    assert RangeTestResult(LOSS_LRS, loss, acc).auto_rule == "valley"
+
+
+def test_nothing_finite_gives_a_message_about_what_was_recorded():
+    nan_acc = RangeTestResult([1e-3, 1e-2], accuracies=[math.nan, math.nan])
+    with pytest.raises(ValueError, match="no finite loss or accuracy") as info:
+        nan_acc.suggest()
+    assert "losses" not in str(info.value)
+    with pytest.raises(ValueError, match="accuracies, but none of them is finite"):
+        nan_acc.suggest("accuracy")
+    diverged = RangeTestResult([1e-7], [math.nan], [0.1],
+                               stop_reason="loss is nan at step 0 (lr=1e-07)")
+    with pytest.raises(ValueError, match="stopped: loss is nan at step 0"):
+        diverged.suggest()
+
+
+@pytest.mark.parametrize("accuracies", [None, [math.nan]])
+def test_plot_after_divergence_at_the_first_step_draws_without_bounds(accuracies):
+    rt = RangeTest(1e-7, 10.0, 50, progress=False)
+    for _ in rt:
+        rt.record(loss=math.nan, accuracy=None if accuracies is None else accuracies[0])
+    res = rt.result()
+    assert len(res) == 1 and "step 0" in res.stop_reason
+    ax = res.plot(Figure().subplots())
+    assert "no bounds: no finite losses" in ax.get_title()
+    assert not [k for k in lines_by_label(ax) if k.startswith(("base_lr", "max_lr"))]
+    with pytest.raises(ValueError, match="rule"):
+        res.plot(Figure().subplots(), rule="best")
