@@ -1,7 +1,7 @@
 """The ``cyclr`` command: ``show`` a schedule, ``stepsize`` advice, and the ``demo``.
 
 Every number printed, plotted or written comes from the core (``Schedule.array``,
-``Cyclic.cycle_ends``, ``suggest_step_size``); this module only parses, checks and
+``Schedule.cycle_ends``, ``suggest_step_size``); this module only parses, checks and
 formats. Exit status: 0 on success, 2 for a usage error (argparse's convention), which
 includes an argument the core rejects and a file that cannot be read or written; 1 when
 the reader of standard output goes away (a broken pipe).
@@ -387,30 +387,6 @@ def natural_length(schedule) -> int:
     return DEFAULT_OPEN_STEPS
 
 
-def cycle_ends(schedule, n: int) -> list[int]:
-    """Steps ``<= n`` at which a cycle ends with the LR back at its minimum, from the
-    core's ``Cyclic.cycle_ends`` (a 1cycle ends at ``total_steps - 1``), through chains."""
-    if isinstance(schedule, Momentum):
-        return cycle_ends(schedule.params["schedule"], n)
-    if isinstance(schedule, Cyclic):
-        return [int(e) for e in schedule.cycle_ends(n)]
-    if isinstance(schedule, OneCycle):
-        end = schedule.params["total_steps"] - 1
-        return [end] if end <= n else []
-    if isinstance(schedule, Chain):
-        ends, offset = [], 0
-        for segment, steps in schedule.params["segments"]:
-            local = n - offset if steps is None else min(steps, n - offset)
-            if local < 0:
-                break
-            ends += [offset + e for e in cycle_ends(segment, local)]
-            if steps is None:
-                break
-            offset += steps
-        return ends
-    return []
-
-
 def _is_cyclical(schedule) -> bool:
     if isinstance(schedule, Momentum):
         return True
@@ -499,7 +475,12 @@ def run_show(args) -> int:
     label = "momentum" if isinstance(schedule, Momentum) else "lr"
     values = schedule.array(n)
     moms = None if momentum is None else momentum.array(n)
-    ends = cycle_ends(schedule, n)
+    try:
+        # Steps where a cycle (or the run) ends, up to the n shown: the core's exact
+        # integers, at most n of them.
+        ends = schedule.cycle_ends(n).tolist()
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
 
     out = sys.stdout
     csv_to_stdout = args.csv == "-"
