@@ -72,6 +72,12 @@ def reusable(data, name):
             iter(data)
         except TypeError:
             raise TypeError(f"{name} must be an iterable of batches, got {data!r}") from None
+        try:
+            empty = len(data) == 0
+        except TypeError:  # no length (an IterableDataset's loader): found out later
+            empty = False
+        if empty:
+            raise ValueError(f"{name} yields no batches")
         return data
     batches = list(itertools.islice(data, MAX_ONE_SHOT_BATCHES + 1))
     if not batches:

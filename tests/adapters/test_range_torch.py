@@ -354,3 +354,320 @@ def test_triangular2_from_the_suggestion_beats_its_base_lr_fixed(run, digits, se
         final[name] = accuracy(model, xv, yv)
     assert final["cyclic"] >= final["fixed"]
     assert final["cyclic"] > 0.9
+
+
+# --- restore idioms: state a model re-binds, loader generators, frozen gradients -------
+
+class RunningMean(torch.nn.Module):
+    """A module that re-binds its buffers and attributes in forward, as running-average
+    code often does (a new tensor each step, not an in-place update)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(64, 10)
+        self.register_buffer("avg", torch.zeros(64))
+        self.register_buffer("scratch", torch.zeros(10), persistent=False)
+        self.calls = 0
+
+    def forward(self, x):
+        if self.training:
+            self.avg = 0.9 * self.avg + 0.1 * x.mean(0)
+            self.calls = self.calls + 1
+            self.last_batch = x.shape[0]  # an attribute the test adds
+        out = self.net(x - self.avg)
+        self.scratch = out.detach().mean(0)
+        return out
+
+
+def test_buffers_and_attributes_re_bound_in_forward_come_back(digits):
+    x, y, _, _ = digits
+    model = RunningMean()
+    model.avg.fill_(0.25)
+    model.calls = 3
+    avg, scratch, weight = model.avg, model.scratch, model.net.weight
+    expected = {k: t.clone() for k, t in model.state_dict().items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    range_test(model, optimizer, torch.nn.functional.cross_entropy, loader(x, y),
+               start_lr=1e-3, end_lr=1.0, num_steps=10, progress=False)
+    assert model.avg is avg and model.scratch is scratch and model.net.weight is weight
+    assert_same(dict(model.state_dict()), expected)
+    assert torch.equal(model.avg, torch.full((64,), 0.25))
+    assert torch.equal(model.scratch, torch.zeros(10))  # not in the state_dict
+    assert model.calls == 3 and not hasattr(model, "last_batch")
+    assert dict(model.named_buffers()) == {"avg": avg, "scratch": scratch}
+
+
+def test_a_loader_generator_is_restored_so_a_seeded_shuffle_repeats(digits):
+    x, y, _, _ = digits
+    g = torch.Generator().manual_seed(5)
+    shuffled = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                           batch_size=BATCH, shuffle=True, generator=g)
+    sampler_g = torch.Generator().manual_seed(6)
+    by_sampler = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=BATCH,
+        sampler=torch.utils.data.RandomSampler(x, generator=sampler_g))
+    expected = [t.get_state() for t in (g, sampler_g)]
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    range_test(model, optimizer, torch.nn.functional.cross_entropy, shuffled,
+               val_loader=by_sampler, start_lr=1e-3, end_lr=1.0, num_steps=50,
+               progress=False)
+    assert all(torch.equal(t.get_state(), s) for t, s in zip((g, sampler_g), expected))
+    twin = torch.Generator().manual_seed(5)
+    assert torch.equal(next(iter(shuffled))[1], next(iter(
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                    batch_size=BATCH, shuffle=True, generator=twin)))[1])
+
+
+def test_every_grad_comes_back_frozen_or_not_and_none_stays_none(digits):
+    x, y, _, _ = digits
+    model = mlp()
+    first, last = model[0], model[3]
+    torch.nn.functional.cross_entropy(model(x[:BATCH]), y[:BATCH]).backward()
+    first.weight.requires_grad_(False)  # frozen after it got a gradient
+    first.bias.grad = None
+    grads = {name: None if p.grad is None else p.grad.clone()
+             for name, p in model.named_parameters()}
+    grad_objects = {name: p.grad for name, p in model.named_parameters()}
+    # The frozen weight stays in the optimizer: zero_grad(set_to_none) would clear it.
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    range_test(model, optimizer, torch.nn.functional.cross_entropy, loader(x, y),
+               start_lr=1e-3, end_lr=1.0, num_steps=8, progress=False)
+    for name, p in model.named_parameters():
+        assert p.grad is grad_objects[name]
+        if grads[name] is not None:
+            assert_same(p.grad, grads[name])
+    assert first.bias.grad is None and last.bias.grad is not None
+    assert not first.weight.requires_grad
+
+
+class NoisyDigits(torch.utils.data.Dataset):
+    """Augmentation with numpy's and Python's global generators, as many datasets do."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        import random
+
+        noise = np.random.normal(0.0, 0.01, 64) + random.uniform(-0.01, 0.01)
+        return self.x[i] + torch.tensor(noise, dtype=torch.float32), self.y[i]
+
+
+def test_numpy_and_python_random_states_come_back(digits):
+    import random
+
+    x, y, _, _ = digits
+    np.random.seed(3)
+    random.seed(4)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = torch.utils.data.DataLoader(NoisyDigits(x, y), batch_size=BATCH, shuffle=True)
+    range_test(model, optimizer, torch.nn.functional.cross_entropy, data,
+               start_lr=1e-3, end_lr=1.0, num_steps=5, progress=False)
+    after = np.random.get_state()
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
+    assert after[2:] == np_state[2:] and random.getstate() == py_state
+
+
+# --- regression: the loss rule when accuracy means nothing -------------------------
+
+def test_xor_with_mse_and_a_val_loader_suggests_from_the_validation_loss():
+    """pytorch-lr-finder's own test setup: XOR, one output, MSE, a val_loader."""
+    torch.manual_seed(0)
+    inputs = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]).repeat(64, 1)
+    targets = (inputs[:, :1] != inputs[:, 1:]).float()
+    noisy = inputs + 0.05 * torch.randn_like(inputs)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train = loader(noisy, targets, batch=16, shuffle=True)
+    val = loader(inputs[:64], targets[:64], batch=64)
+    result = range_test(model, optimizer, torch.nn.functional.mse_loss, train,
+                        val_loader=val, start_lr=1e-4, end_lr=100.0, num_steps=120,
+                        progress=False)
+    assert result.accuracies is None  # top-1 of one output is no accuracy
+    assert result.auto_rule == "valley"
+    base_lr, max_lr = result.suggest()
+    assert (base_lr, max_lr) == result.suggest("valley")
+    assert max_lr > 10 * result.lrs[0]  # not the first LR
+    i = int(np.searchsorted(result.lrs, max_lr))
+    assert result.losses[i] < result.losses[0]  # the validation loss already fell there
+    assert max_lr < result.lrs[int(np.argmin(result.smoothed_losses))]
+
+
+# --- batches and outputs of any shape ----------------------------------------------
+
+class Output:
+    """A Hugging Face-style model output: attributes, some None."""
+
+    def __init__(self, logits, loss=None):
+        self.logits, self.loss = logits, loss
+
+
+class HFStyle(torch.nn.Module):
+    """Takes ``**batch``; returns ``.loss`` when given ``labels``, as HF models do."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp()
+
+    def forward(self, pixel_values, labels=None, attention_mask=None):
+        logits = self.net(pixel_values * attention_mask)
+        loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
+        return Output(logits, loss)
+
+
+def dict_batches(x, y, batch=BATCH):
+    return [{"pixel_values": x[i:i + batch], "labels": y[i:i + batch],
+             "attention_mask": torch.ones(batch, 64)}
+            for i in range(0, len(x) - batch + 1, batch)]
+
+
+def hand_run(x, y, lrs, seed=0):
+    """Plain SGD on the same batches at the same LRs: the training losses."""
+    model = mlp(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    losses = []
+    for lr, (xb, yb) in zip(lrs, loader(x, y)):
+        optimizer.param_groups[0]["lr"] = lr
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_a_hugging_face_style_model_on_dict_batches_uses_its_own_loss(digits):
+    x, y, xv, yv = digits
+    model = HFStyle()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    result = range_test(model, optimizer, None, dict_batches(x, y), start_lr=1e-3,
+                        end_lr=1.0, num_steps=20, progress=False)
+    np.testing.assert_allclose(result.losses, hand_run(x, y, result.lrs), rtol=1e-6)
+    # With a validation set: the loss the model computes, top-1 from .logits.
+    model = HFStyle()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    result = range_test(model, optimizer, None, dict_batches(x, y), start_lr=1e-3,
+                        end_lr=1.0, num_steps=5, val_loader=dict_batches(xv, yv, 99),
+                        progress=False)
+    assert result.accuracies is not None and result.auto_rule == "accuracy"
+    twin = mlp()
+    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.1)
+    for lr, (xb, yb) in zip(result.lrs, loader(x, y)):
+        twin_optimizer.param_groups[0]["lr"] = lr
+        twin_optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(twin(xb), yb).backward()
+        twin_optimizer.step()
+    xs, ys = xv[:len(xv) // 99 * 99], yv[:len(yv) // 99 * 99]
+    np.testing.assert_allclose(result.accuracies[-1], accuracy(twin, xs, ys), rtol=1e-6)
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda out: Output(out), lambda out: {"logits": out, "hidden": None},
+    lambda out: (out, None)], ids=["attribute", "dict", "tuple"])
+def test_outputs_with_logits_feed_loss_fn_and_accuracy(digits, wrap):
+    x, y, _, _ = digits
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def forward(self, inputs):
+            return wrap(self.net(inputs))
+
+    model = Wrapped()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    result = range_test(model, optimizer, torch.nn.functional.cross_entropy, loader(x, y),
+                        start_lr=1e-3, end_lr=1.0, num_steps=12, progress=False,
+                        accuracy_fn=lambda logits, t: (logits.argmax(1) == t).float().mean())
+    np.testing.assert_allclose(result.losses, hand_run(x, y, result.lrs), rtol=1e-6)
+
+
+def test_batch_fn_and_output_fn_shape_anything(digits):
+    x, y, _, _ = digits
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    # Batches as (targets, inputs, ids) triples, outputs scaled by 1: custom hooks.
+    triples = [(yb, xb, torch.arange(len(yb))) for xb, yb in loader(x, y)]
+    result = range_test(model, optimizer, torch.nn.functional.cross_entropy, triples,
+                        batch_fn=lambda b: (b[1], b[0]), output_fn=lambda out: out * 1.0,
+                        start_lr=1e-3, end_lr=1.0, num_steps=12, progress=False)
+    np.testing.assert_allclose(result.losses, hand_run(x, y, result.lrs), rtol=1e-6)
+
+
+class Scores(torch.nn.Module):
+    """Returns its logits under a key the default output_fn does not know."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp()
+
+    def forward(self, inputs):
+        return {"scores": self.net(inputs)}
+
+
+@pytest.mark.parametrize("batches, kwargs, match", [
+    ("triples", {}, r"cannot split a batch \(a tuple of 3 items\).*batch_fn"),
+    ("tensors", {}, r"cannot split a batch \(a Tensor\).*batch_fn"),
+    ("pairs", {"batch_fn": lambda b: b[0]}, "batch_fn must return"),
+    ("pairs", {"model": "scores"}, "cannot find the logits.*output_fn"),
+    ("pairs", {"loss_fn": None}, "loss_fn is None"),
+])
+def test_a_batch_or_output_the_hooks_cannot_unpack_names_the_hook(digits, batches,
+                                                                    kwargs, match):
+    x, y, _, _ = digits
+    pairs = list(loader(x, y))
+    data = {"pairs": pairs, "triples": [(xb, yb, yb) for xb, yb in pairs],
+            "tensors": [xb for xb, _ in pairs]}[batches]
+    model = Scores() if kwargs.pop("model", None) else mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = snapshot(model, optimizer)
+    args = {"loss_fn": torch.nn.functional.cross_entropy, **kwargs}
+    with pytest.raises(TypeError, match=match):
+        range_test(model, optimizer, args.pop("loss_fn"), data, start_lr=1e-3,
+                   num_steps=5, progress=False, **args)
+    assert_same(snapshot(model, optimizer), before)
+
+
+def test_a_generator_val_loader_is_read_once_up_front(digits):
+    x, y, xv, yv = digits
+    curves = []
+    for make in (lambda: list(loader(xv, yv, 100)), lambda: (b for b in loader(xv, yv, 100))):
+        model = mlp()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        curves.append(range_test(model, optimizer, torch.nn.functional.cross_entropy,
+                                 loader(x, y), val_loader=make(), start_lr=1e-3,
+                                 end_lr=1.0, num_steps=15, progress=False))
+    assert len(curves[1]) == 15
+    assert curves[1].losses.tolist() == curves[0].losses.tolist()
+    assert curves[1].accuracies.tolist() == curves[0].accuracies.tolist()
+
+
+@pytest.mark.parametrize("val, match", [
+    ("long", "one-shot iterator .* more than 1000 batches"),
+    ("empty_generator", "val_loader yields no batches"),
+    ("empty_list", "val_loader yields no batches"),
+])
+def test_a_val_loader_that_cannot_serve_every_step_is_refused_up_front(digits, val, match):
+    x, y, _, _ = digits
+    small = (x[:2], y[:2])
+    val_loader = {"long": (small for _ in range(1001)), "empty_generator": iter([]),
+                  "empty_list": []}[val]
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = snapshot(model, optimizer)
+    steps = []
+    with pytest.raises(ValueError, match=match):
+        range_test(model, optimizer,
+                   lambda o, t: steps.append(1) or torch.nn.functional.cross_entropy(o, t),
+                   loader(x, y), val_loader=val_loader, start_lr=1e-3, num_steps=5,
+                   progress=False)
+    assert steps == []  # refused before the first step
+    assert_same(snapshot(model, optimizer), before)
