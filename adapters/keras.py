@@ -30,9 +30,13 @@ from __future__ import annotations
 import contextlib
 import numbers
 
-import keras
 import numpy as np
-from keras import ops
+
+from . import _require
+
+with _require(__name__, "keras"):
+    import keras
+    from keras import ops
 
 import cyclr
 from cyclr import tables

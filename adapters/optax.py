@@ -14,9 +14,14 @@ wherever optax takes a schedule: ``optax.sgd(learning_rate=...)``,
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+
+from . import _require
+
+with _require(__name__, "jax"):
+    import jax
+    import jax.numpy as jnp
+    import optax  # noqa: F401  (the re-exported range_test needs it)
 
 import cyclr
 from cyclr import tables

@@ -34,9 +34,13 @@ import re
 import warnings
 
 import numpy as np
-import torch
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
+
+from . import _require
+
+with _require(__name__, "torch"):
+    import torch
+    from torch.optim import Optimizer
+    from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
 import cyclr
 from cyclr import Schedule
