@@ -10,24 +10,22 @@ _Out = TypeVar("_Out", npt.NDArray[np.float64], npt.NDArray[np.float32])
 class Kernel:
     """The C side of a schedule: parameters, the one-step value and the fill.
 
-    Not for direct use: ``cyclr.schedules`` builds every schedule on top of it.
+    Not for direct use: ``cyclr.schedules`` builds every schedule on top of it. Each
+    ``_setup_*`` runs once per instance, with keyword arguments named by their role.
     """
 
-    def _setup_simple(
-        self,
-        kind: Literal["constant", "decay", "exponential", "step_decay"],
-        lo: float,
-        hi: float = ...,
-        gamma: float = ...,
-        span: float = ...,
-    ) -> None: ...
+    def _setup_constant(self, *, lr: float) -> None: ...
+    def _setup_decay(self, *, max_lr: float, base_lr: float, steps: float) -> None: ...
+    def _setup_exponential(self, *, lr: float, gamma: float) -> None: ...
+    def _setup_step_decay(self, *, lr: float, gamma: float, step_size: float) -> None: ...
     def _setup_cyclic(
         self,
-        lo: float,
-        hi: float,
-        up: float,
-        down: float,
-        window: Literal["linear", "welch", "hann"],
+        *,
+        low: float,
+        high: float,
+        step_size: float,
+        step_size_down: float,
+        shape: Literal["linear", "welch", "hann"],
         envelope: Literal["flat", "halving", "gamma_steps", "gamma_cycles",
                           "user_cycles", "user_steps"],
         gamma: float = ...,
@@ -36,13 +34,15 @@ class Kernel:
     ) -> None: ...
     def _setup_one_cycle(
         self,
+        *,
         ends: list[float],
         starts: list[float],
         stops: list[float],
-        how: Literal["cos", "linear"],
+        anneal: Literal["cos", "linear"],
         last_step: int,
     ) -> None: ...
-    def _setup_chain(self, kernels: tuple[Kernel, ...], lengths: list[int | None]) -> None: ...
+    def _setup_chain(self, *, kernels: tuple[Kernel, ...],
+                     lengths: list[int | None]) -> None: ...
     def __call__(self, i: SupportsIndex) -> float:
         """The value at step ``i`` (int >= 0), as a Python float."""
     def _fill(self, out: _Out, start: SupportsIndex) -> _Out:

@@ -1,17 +1,23 @@
-# Kernels of cyclr.
+# Kernels of cyclr: the arithmetic of every schedule (docs/arithmetic.md).
 #
-# Layers, bottom up (the same as scikit-learn's ``_loss.pyx``):
-#   1. one-step kernels: ``cdef inline double ..._at(const Params*, int64_t)``, pure C on a
-#      parameter struct, ``noexcept nogil``; the policy is chosen by ``cdef enum``s;
-#   2. fill loops: write steps ``start .. start+n-1`` into a caller's buffer under
+# Layers, top-down in this file (scikit-learn's ``_loss.pyx`` has the same ones):
+#   0. C point formulas, each written once, in ``src/formulas.h`` (the cyclic value with
+#      its bound guards, torch's cos anneal), and the C inner loops of the block fills in
+#      ``src/blocks.h``; declared here with ``cdef extern from``;
+#   1. enums and the parameter struct, whose fields are named by their role;
+#   2. one-step kernels: ``cdef inline double ..._at(const Params*, int64_t)``, pure C on
+#      the struct, ``noexcept nogil``; the policy is chosen by ``cdef enum``s;
+#   3. fill loops: write steps ``start .. start+n-1`` into a caller's buffer under
 #      ``nogil``; they apply the one-step kernels' own functions to the same operands,
 #      only hoisting what a cycle or phase shares (position, envelope factor, a table of
 #      one cycle's window, whole repeated cycles), so ``s(i)`` and ``s.array(...)[i]``
-#      are bit-identical by construction;
-#   3. ``Kernel``: the extension type that owns the parameters, checks every buffer it
-#      is handed (type, dtype, ndim, contiguity, writeability) before any ``nogil`` loop,
-#      calls a user ``scale_fn`` (with the GIL) when there is one, and walks chains;
-#   4. ``cyclr/schedules.py`` (plain Python): validation, constructors, repr, equality,
+#      are bit-identical by construction; the exact block fills of gamma**i and cos
+#      1cycle, with their error bounds, are in ``_blocks.pxi`` (docs/block-fills.md);
+#   4. ``Kernel``: the extension type that owns the parameters (set once, by keyword),
+#      checks every buffer it is handed (type, dtype, ndim, contiguity, writeability)
+#      before any ``nogil`` loop, calls a user ``scale_fn`` (with the GIL) when there is
+#      one, and walks chains;
+#   5. ``cyclr/schedules.py`` (plain Python): validation, constructors, repr, equality,
 #      pickling and serialization on top of ``Kernel``.
 #
 # All arithmetic is double; float32 output is the double result rounded once.
@@ -33,210 +39,19 @@ import numpy as np
 cnp.import_array()
 
 
-# Vectorcall (PEP 590) for ``Kernel.__call__``: ``s(i)`` then skips the argument tuple
-# that ``tp_call`` builds, which is most of a scalar call's cost. Each instance holds the
-# function pointer, as the protocol asks; types without the flag fall back to tp_call.
-cdef extern from *:
-    """
-    static int cyclr_set_vectorcall(PyTypeObject *type, Py_ssize_t offset) {
-    #if defined(Py_TPFLAGS_HAVE_VECTORCALL) && !defined(PYPY_VERSION) && !defined(Py_LIMITED_API)
-        type->tp_vectorcall_offset = offset;
-        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
-        return 1;
-    #else
-        return 0;
-    #endif
-    }
-    """
-    ctypedef PyObject* (*vectorcallfunc)(PyObject*, PyObject* const*, size_t, PyObject*)
-    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
-    int cyclr_set_vectorcall(PyTypeObject* type, Py_ssize_t offset)
-    PyTypeObject* Py_TYPE(object)
-    unsigned long HAVE_VECTORCALL "Py_TPFLAGS_HAVE_VECTORCALL"
-    # Borrowed-pointer forms, so the scalar fast path touches no reference counts.
-    bint exact_int "PyLong_CheckExact"(PyObject* o)
-    long long int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow)
+# ---------------------------------------------------------------------------
+# 0. C declarations
+# ---------------------------------------------------------------------------
 
+cdef extern from "src/formulas.h":
+    double cyclr_value(double low, double high, bint inverted, double height, bint peak,
+                       double f) noexcept nogil
+    double cos_anneal "cyclr_cos_anneal"(double end, double half, double c) noexcept nogil
 
-# The inner loops of the block fills of gamma**i and cos 1cycle (section 2, "Fills of
-# gamma**i ... and of cos 1cycle"), in C so that GCC with glibc on x86-64 can
-# build AVX-512 and AVX2 copies next to the baseline one and pick one at load time; all
-# do the same operations, in the same order, on each element, so they give the same bits.
-cdef extern from *:
-    """
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-    #define CYCLR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define CYCLR_CLONES
-    #endif
-
-    /* The two formulas the block fills share with the one-step path (gamma_segment's
-       docstring says why the first is the kernels' own arithmetic), written once so
-       that the loops below and the Cython code compute them alike. base + (span * w) * f clamped to
-       [lo, hi]: a cyclic gamma**i value, or with base 0, span lr, w 1 and no bounds,
-       the exponential decay lr * f. */
-    static inline double cyclr_gamma_value(double base, double span, double lo,
-                                           double hi, double w, double f) {
-        double v = base + (span * w) * f;
-        v = v < lo ? lo : v;
-        return v > hi ? hi : v;
-    }
-
-    /* torch's cos anneal from cos c: end + half * (c + 1), half = (start - end) / 2. */
-    static inline double cyclr_cos_anneal(double end, double half, double c) {
-        return end + half * (c + 1.0);
-    }
-
-    /* Steps with factors head * powers[a] and windows window[a]: the float of the value
-       at the lower end of the enclosure goes to o[a]; returns whether any step's two
-       ends round to different floats. */
-    CYCLR_CLONES static int cyclr_gamma_enclose(
-            float *o, Py_ssize_t b, double head, const double *powers,
-            const double *window, double base, double span, double lo, double hi,
-            double slack) {
-        int mixed = 0;
-        for (Py_ssize_t a = 0; a < b; a++) {
-            double f = head * powers[a];
-            float x = (float)cyclr_gamma_value(base, span, lo, hi, window[a], f - f * slack);
-            o[a] = x;
-            mixed |= x != (float)cyclr_gamma_value(base, span, lo, hi, window[a],
-                                                   f + f * slack);
-        }
-        return mixed;
-    }
-
-    /* Double-double numbers for gamma**i: hi + lo with |lo| <= ulp(hi) / 2, and err, a
-       bound on the relative error. Products are exact by Dekker's splitting (no FMA
-       needed; the module is built with -ffp-contract=off); one dd product adds at most
-       8 * 2**-106 of relative error, counted as 2**-102. */
-    typedef struct { double hi, lo, err; } cyclr_dd;
-
-    static inline void cyclr_split(double a, double *hi, double *lo) {
-        double t = 134217729.0 * a;                     /* 2**27 + 1 */
-        *hi = t - (t - a);
-        *lo = a - *hi;
-    }
-
-    static cyclr_dd cyclr_dd_mul(cyclr_dd a, cyclr_dd b) {
-        double ah, al, bh, bl, p, e;
-        cyclr_dd r;
-        cyclr_split(a.hi, &ah, &al);
-        cyclr_split(b.hi, &bh, &bl);
-        p = a.hi * b.hi;
-        e = (((ah * bh - p) + ah * bl + al * bh) + al * bl) + (a.hi * b.lo + a.lo * b.hi);
-        r.hi = p + e;
-        r.lo = e - (r.hi - p);
-        r.err = a.err + b.err + 1.9721522630525295e-31;       /* 2**-102 */
-        return r;
-    }
-
-    static cyclr_dd cyclr_dd_pow(double g, int64_t n) {          /* g**n, n >= 0 */
-        cyclr_dd r = {1.0, 0.0, 0.0}, x = {g, 0.0, 0.0};
-        while (n > 0) {
-            if (n & 1) r = cyclr_dd_mul(r, x);
-            n >>= 1;
-            if (n > 0) x = cyclr_dd_mul(x, x);
-        }
-        return r;
-    }
-
-    /* glibc's pow is documented within 0.54 ulp: 0.509 from its exp, plus its log's
-       relative error (at most 1.5 * 2**-68) times |y log x|, which for results above
-       2**-64 is at most 44.4, so 0.513 ulp there: it returns the double nearest the
-       true power whenever that lies more than 0.013 ulp from a rounding boundary (older
-       glibc's pow is correctly rounded). That is the generic pow, which x86-64 and
-       AArch64 use; elsewhere no such bound is known here, so float64 fills call pow at
-       every step. */
-    #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
-    #define CYCLR_POW_IS_TIGHT 1
-    #else
-    #define CYCLR_POW_IS_TIGHT 0
-    #endif
-
-    /* float64 steps with factors (hh + hl) * (th[a] + tl[a]) (ths, thl: th split) and
-       windows window[a]: the factor rounded to double, when the double-double value
-       lies within 15/32 ulp of it (with the dd error, at most 2**-8 ulp, that leaves
-       0.027 ulp for pow's own 0.013: pow returns the same double), goes into the value
-       written to o[a]. Nearer a boundary pow returns it or its neighbour on that side;
-       when both give the same value, that is written; else o[a] is NaN (no value is).
-       Returns whether any is. */
-    CYCLR_CLONES static int cyclr_gamma_exact(
-            double *o, Py_ssize_t b, double hh, double hl,
-            const double *th, const double *tl, const double *ths, const double *thl,
-            const double *window, double base, double span, double lo, double hi) {
-        double hs, hr;
-        int any = 0;
-        cyclr_split(hh, &hs, &hr);
-        for (Py_ssize_t a = 0; a < b; a++) {
-            double p = hh * th[a];
-            double e = (((hs * ths[a] - p) + hs * thl[a] + hr * ths[a]) + hr * thl[a])
-                       + (hh * tl[a] + hl * th[a]);
-            double f = p + e;
-            double d = e - (f - p);
-            union { double d; uint64_t u; } x, y;
-            x.d = f;
-            x.u = (x.u - 1) & 0x7ff0000000000000ULL;     /* the smaller ulp at 2**k */
-            y.d = f;
-            y.u += d > 0 ? 1 : -1;                        /* f's neighbour on d's side */
-            double v = cyclr_gamma_value(base, span, lo, hi, window[a], f);
-            double w = cyclr_gamma_value(base, span, lo, hi, window[a], y.d);
-            /* pow returns f or, near the boundary, y: both may give the same value */
-            /* 15/32 ulp is 15/32 * 2**-52 * 2**e */
-            int bad = fabs(d) > 1.0408340855860843e-16 * x.d && v != w;
-            o[a] = bad ? NAN : v;
-            any |= bad;
-        }
-        return any;
-    }
-
-    /* The indices a < b where o[a] is NaN, in order, into where; returns how many. A
-       64-bit mask per 64 values (a loop the compiler vectorizes), then its set bits. */
-    #if defined(__GNUC__)
-    #define CYCLR_LOWEST_BIT(m) __builtin_ctzll(m)
-    #else
-    static int CYCLR_LOWEST_BIT(uint64_t m) {
-        int k = 0;
-        while (!(m & 1)) { m >>= 1; k++; }
-        return k;
-    }
-    #endif
-    CYCLR_CLONES static Py_ssize_t cyclr_nan_positions(
-            const double *o, Py_ssize_t b, Py_ssize_t *where) {
-        Py_ssize_t n = 0;
-        for (Py_ssize_t g = 0; g < b; g += 64) {
-            Py_ssize_t e = b - g < 64 ? b - g : 64;
-            uint64_t mask = 0;
-            for (Py_ssize_t a = 0; a < e; a++)
-                mask |= (uint64_t)(o[g + a] != o[g + a]) << a;
-            while (mask) {
-                where[n++] = g + CYCLR_LOWEST_BIT(mask);
-                mask &= mask - 1;
-            }
-        }
-        return n;
-    }
-
-    /* Steps at angles A + a * pi / span, from cos A = ca, sin A = sa and tables of cos
-       and sin of a * pi / span; as above for end + half * (cos + 1). */
-    CYCLR_CLONES static int cyclr_cos_enclose(
-            float *o, Py_ssize_t b, double ca, double sa, const double *cosines,
-            const double *sines, double end, double half, double slack) {
-        int mixed = 0;
-        for (Py_ssize_t a = 0; a < b; a++) {
-            double c = ca * cosines[a] - sa * sines[a];
-            float x = (float)cyclr_cos_anneal(end, half, c - slack);
-            o[a] = x;
-            mixed |= x != (float)cyclr_cos_anneal(end, half, c + slack);
-        }
-        return mixed;
-    }
-    """
+cdef extern from "src/blocks.h":
     bint gamma_enclose "cyclr_gamma_enclose"(
         float* o, Py_ssize_t b, double head, const double* powers, const double* window,
-        double base, double span, double lo, double hi, double slack) noexcept nogil
-    double gamma_value "cyclr_gamma_value"(double base, double span, double lo, double hi,
-                                           double w, double f) noexcept nogil
-    double cos_anneal "cyclr_cos_anneal"(double end, double half, double c) noexcept nogil
+        double span, double low, double high, bint inverted, double slack) noexcept nogil
     ctypedef struct dd "cyclr_dd":
         double hi
         double lo
@@ -248,13 +63,30 @@ cdef extern from *:
     bint gamma_exact "cyclr_gamma_exact"(
         double* o, Py_ssize_t b, double hh, double hl,
         const double* th, const double* tl, const double* ths, const double* thl,
-        const double* window, double base, double span, double lo, double hi) noexcept nogil
+        const double* window, double span, double low, double high,
+        bint inverted) noexcept nogil
     Py_ssize_t nan_positions "cyclr_nan_positions"(
         const double* o, Py_ssize_t b, Py_ssize_t* where) noexcept nogil
     bint cos_enclose "cyclr_cos_enclose"(
         float* o, Py_ssize_t b, double ca, double sa, const double* cosines,
         const double* sines, double end, double half, double slack) noexcept nogil
 
+cdef extern from "src/vectorcall.h":
+    int cyclr_set_vectorcall(PyTypeObject* type, Py_ssize_t offset)
+
+cdef extern from *:
+    ctypedef PyObject* (*vectorcallfunc)(PyObject*, PyObject* const*, size_t, PyObject*)
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    PyTypeObject* Py_TYPE(object)
+    unsigned long HAVE_VECTORCALL "Py_TPFLAGS_HAVE_VECTORCALL"
+    # Borrowed-pointer forms, so the scalar fast path touches no reference counts.
+    bint exact_int "PyLong_CheckExact"(PyObject* o)
+    long long int_value "PyLong_AsLongLongAndOverflow"(PyObject* o, int* overflow)
+
+
+# ---------------------------------------------------------------------------
+# 1. Enums and parameters
+# ---------------------------------------------------------------------------
 
 cdef enum Kind:
     CONSTANT
@@ -282,8 +114,6 @@ cdef enum Anneal:
     ANNEAL_COS
     ANNEAL_LINEAR
 
-_KINDS = {"constant": CONSTANT, "decay": DECAY, "exponential": EXPONENTIAL,
-          "step_decay": STEP_DECAY, "cyclic": CYCLIC, "one_cycle": ONE_CYCLE}
 _WINDOWS = {"linear": LINEAR, "welch": WELCH, "hann": HANN}
 _ENVELOPES = {"flat": FLAT, "halving": HALVING, "gamma_steps": GAMMA_STEPS,
               "gamma_cycles": GAMMA_CYCLES, "user_cycles": USER_CYCLES,
@@ -293,14 +123,18 @@ _ANNEALS = {"cos": ANNEAL_COS, "linear": ANNEAL_LINEAR}
 
 cdef struct Params:
     Kind kind
-    # constant: lo; decay: lo=max_lr, hi=base_lr, span=steps; exponential: lo, gamma;
-    # step_decay: lo, gamma, span=step size; cyclic: lo=base, hi=max (swapped roles
-    # when inverted, for momentum)
-    double lo
-    double hi
-    double gamma
-    double span
-    # cyclic
+    # constant, exponential, step decay: the LR at step 0 (and the factor's base)
+    double lr
+    double gamma             # also exp_range's envelope base
+    # decay: linear from ``start`` at step 0 to ``end`` at step ``steps``, then ``end``
+    double start
+    double end
+    double steps
+    # cyclic: the value is ``low`` where the window is 0 and ``high`` where it is 1
+    # (``inverted``, for momentum: ``high`` at 0 and ``low`` at 1); step decay uses the
+    # period fields too, with its step size as ``up`` and ``down`` 0
+    double low
+    double high
     bint inverted
     Window window
     Envelope envelope
@@ -320,7 +154,7 @@ cdef struct Params:
 
 
 # ---------------------------------------------------------------------------
-# 1. One-step kernels
+# 2. One-step kernels
 # ---------------------------------------------------------------------------
 
 cdef inline double position(const Params* p, int64_t i, double* t) noexcept nogil:
@@ -365,26 +199,18 @@ cdef inline double envelope_at(const Params* p, double c, int64_t i) noexcept no
 
 
 cdef inline double cyclic_value(const Params* p, double w, double f) noexcept nogil:
-    # DESIGN.md's formula, in two steps so that fills can tabulate the first.
+    # In two steps, so that fills can tabulate the first (the height).
     # ``&``, not ``and``: no short-circuit jumps, so fill loops vectorize.
     return scaled_height(p, height_of(p, w), (w == 1.0) & (f == 1.0), f)
 
 
 cdef inline double height_of(const Params* p, double w) noexcept nogil:
-    return (p.hi - p.lo) * w
+    return (p.high - p.low) * w
 
 
 cdef inline double scaled_height(const Params* p, double height, bint peak,
                                  double f) noexcept nogil:
-    # Rounding can carry ``lo + (hi - lo)`` one ulp past ``hi`` (or ``hi - (hi - lo)``
-    # below ``lo``); the peak (w == 1 at full amplitude) is the bound itself, and no
-    # value leaves [lo, hi].
-    cdef double v
-    if p.inverted:
-        v = p.hi - height * f
-        return p.lo if (peak | (v < p.lo)) else v
-    v = p.lo + height * f
-    return p.hi if (peak | (v > p.hi)) else v
+    return cyclr_value(p.low, p.high, p.inverted, height, peak, f)
 
 
 cdef inline double cyclic_at(const Params* p, int64_t i) noexcept nogil:
@@ -424,20 +250,19 @@ cdef inline double value_at(const Params* p, int64_t i) noexcept nogil:
     if p.kind == ONE_CYCLE:
         return one_cycle_at(p, i)
     if p.kind == CONSTANT:
-        return p.lo
+        return p.lr
     if p.kind == DECAY:
-        if <double>i >= p.span:
-            return p.hi                  # reached base_lr: hold it exactly
-        return p.lo + (p.hi - p.lo) * <double>i / p.span
+        if <double>i >= p.steps:
+            return p.end                 # reached base_lr: hold it exactly
+        return p.start + (p.end - p.start) * <double>i / p.steps
     if p.kind == EXPONENTIAL:
-        return p.lo * pow(p.gamma, <double>i)
+        return p.lr * pow(p.gamma, <double>i)
     # STEP_DECAY: the period is the decay step size
     c = position(p, i, &t)
-    return p.lo * pow(p.gamma, c)
-
+    return p.lr * pow(p.gamma, c)
 
 # ---------------------------------------------------------------------------
-# 2. Fill loops
+# 3. Fill loops
 # ---------------------------------------------------------------------------
 
 cdef void fill_values(const Params* p, int64_t start, floating* out,
@@ -491,178 +316,7 @@ cdef inline int64_t whole_period(const Params* p, int64_t last) noexcept nogil:
         return <int64_t>p.period
     return 0
 
-
-# Fills of gamma**i (exp_range, exponential) and of cos 1cycle without a libm call per
-# step.
-#
-# Every operation after the libm call (multiply, add, clamp, the rounding to float32) is
-# monotone in that call's result. So when a cheap approximation is known to lie within
-# ``d`` of libm's result, and the values computed from approximation - d and from
-# approximation + d round to the same float32, the exact value rounds to it too; only
-# where they differ (a value within about 2**-24 of a rounding boundary: rare) is the
-# step computed the exact way. float64 output needs the libm result itself: gamma**i in
-# double-double arithmetic is within 2**-8 ulp of the true power, so where it lies more
-# than 15/32 ulp from a rounding boundary (about 94% of steps), glibc's pow, within
-# 0.513 ulp there, must return its rounded value. The blocks use exact identities,
-#     gamma**(a + b) = gamma**a * gamma**b,   cos(a + b) = cos a cos b - sin a sin b,
-# with the error bounds worked out at each use; tests/test_kernels.py compares the
-# paths with per-step libm calls bit for bit.
-
-cdef enum:
-    ENCLOSE_BLOCK = 256          # steps per block
-
-cdef double POW_SLACK = 1.0 / 562949953421312.0     # 2**-49, relative
-cdef double COS_SLACK = 1.0 / 35184372088832.0      # 2**-45, absolute
-cdef double DD_ERR_MAX = 1.0 / 2.0 ** 62            # the dd bound the blocks rely on
-cdef double NORMAL_FLOOR = 1.0 / 2.0 ** 960         # float32: every product stays normal
-cdef double POW_TIGHT_FLOOR = 1.0 / 2.0 ** 64       # float64: where pow's 0.513 ulp holds
-cdef double HEAD_ROOM = 1.0 + 1.0 / 2.0 ** 48       # above any pow of a later step
-
-
-cdef struct GammaRun:
-    # gamma**i block by block (blocks of ENCLOSE_BLOCK steps from step 0), in
-    # double-double: ``head`` at the first step of block ``block``, ``stride`` =
-    # gamma**ENCLOSE_BLOCK, and the table gamma**j = th[j] + tl[j] (th split into
-    # ths + thl), j < ENCLOSE_BLOCK, each within ``table_err`` (relative).
-    double gamma
-    int64_t block
-    dd head
-    dd stride
-    double table_err
-    double th[ENCLOSE_BLOCK]
-    double tl[ENCLOSE_BLOCK]
-    double ths[ENCLOSE_BLOCK]
-    double thl[ENCLOSE_BLOCK]
-
-
-cdef void gamma_run_init(GammaRun* run, double gamma) noexcept nogil:
-    cdef dd x, g
-    cdef Py_ssize_t j
-    x.hi, x.lo, x.err = 1.0, 0.0, 0.0
-    g.hi, g.lo, g.err = gamma, 0.0, 0.0
-    for j in range(ENCLOSE_BLOCK):
-        run.th[j] = x.hi
-        run.tl[j] = x.lo
-        dd_split(x.hi, &run.ths[j], &run.thl[j])
-        x = dd_mul(x, g)
-    run.gamma = gamma
-    run.stride = x
-    run.table_err = x.err
-    run.block = -2
-
-
-cdef inline void gamma_run_seek(GammaRun* run, int64_t block) noexcept nogil:
-    """Make ``run.head`` gamma**(block * ENCLOSE_BLOCK): one product from the block
-    before, else by squaring (whose error bound grows with the exponent)."""
-    if block == run.block + 1:
-        run.head = dd_mul(run.head, run.stride)
-    elif block != run.block:
-        run.head = dd_pow(run.gamma, block * ENCLOSE_BLOCK)
-    run.block = block
-
-
-cdef double ONES[ENCLOSE_BLOCK]          # the window of a plain exponential decay
-
-
-cdef void fill_ones() noexcept nogil:
-    cdef Py_ssize_t k
-    for k in range(ENCLOSE_BLOCK):
-        ONES[k] = 1.0
-
-
-fill_ones()
-
-
-cdef void gamma_segment(floating* o, Py_ssize_t m, int64_t i, const double* window,
-                        double base, double span, double lo, double hi,
-                        GammaRun* run) noexcept nogil:
-    """``gamma_value`` of steps ``i .. i+m-1`` (below 2**52, gamma < 1) with factors
-    pow(gamma, i) and windows ``window[0 .. m-1]`` (NULL: all 1), block by block.
-
-    For a cyclic schedule gamma_value is scaled_height's arithmetic: the peak is never
-    pinned (with gamma < 1, f < 1 at every step i >= 1; at i = 0, w = 0), ``hi - h*f``
-    is ``hi + (-h)*f`` exactly and the clamp on the side that cannot bind is a no-op.
-
-    - blocks whose largest possible value is ``base`` hold it (the amplitude is below
-      an ulp: monotone, so exact);
-    - float32: the factor head.hi * th[j] is within 1.5 ulp of the true power, 2.5 ulp of
-      any libm pow within 1 ulp, inside POW_SLACK (8 ulp) while all stay normal;
-    - float64, where pow is tight: the factor from double-double, see above;
-    - anything else: pow at every step, as ``value_at``.
-    """
-    cdef Py_ssize_t k = 0, a, b, j, at, unsure
-    cdef Py_ssize_t where[ENCLOSE_BLOCK]
-    cdef const double* w
-    cdef double head, top
-    cdef double gamma = run.gamma
-    cdef bint exact
-    while k < m:
-        j = <Py_ssize_t>((i + k) % ENCLOSE_BLOCK)
-        b = ENCLOSE_BLOCK - j if ENCLOSE_BLOCK - j < m - k else m - k
-        if window == NULL:
-            w = &ONES[0]
-        else:
-            w = window + k
-        gamma_run_seek(run, (i + k) // ENCLOSE_BLOCK)
-        exact = True
-        if run.head.err + run.table_err <= DD_ERR_MAX:
-            head = run.head.hi
-            top = gamma_value(base, span, lo, hi, 1.0, head * HEAD_ROOM)
-            if top == base:
-                fill_constant(o + k, b, base)
-                exact = False
-            elif floating is float:
-                if head * run.th[ENCLOSE_BLOCK - 1] >= NORMAL_FLOOR:
-                    exact = gamma_enclose(o + k, b, head, run.th + j, w, base, span, lo,
-                                          hi, POW_SLACK)
-            elif POW_IS_TIGHT and head * run.th[ENCLOSE_BLOCK - 1] >= POW_TIGHT_FLOOR:
-                if gamma_exact(o + k, b, head, run.head.lo, run.th + j, run.tl + j,
-                               run.ths + j, run.thl + j, w, base, span, lo, hi):
-                    # The NaN steps: pow decides
-                    unsure = nan_positions(o + k, b, where)
-                    for a in range(unsure):
-                        at = where[a]
-                        o[k + at] = gamma_value(base, span, lo, hi, w[at],
-                                                pow(gamma, <double>(i + k + at)))
-                exact = False
-        if exact:
-            for a in range(b):
-                o[k + a] = <floating>gamma_value(base, span, lo, hi, w[a],
-                                                 pow(gamma, <double>(i + k + a)))
-        k += b
-
-
-cdef void cos_phase_f32(double start_lr, double end_lr, double begin, double span,
-                        int64_t x0, float* o, Py_ssize_t m) noexcept nogil:
-    """float32 cos-annealed 1cycle values of steps ``x0 .. x0+m-1`` (below 2**52), all in
-    the phase that starts at ``begin``. Per block, the libm cos and sin of the block's
-    first angle ``A`` (the exact path's own operand) and a table of ``cos`` and ``sin`` of
-    ``a * (pi / span)`` give cos(A + a*pi/span); its distance to libm's cos of the
-    exact path's operand is at most 2**-47.0: each rounded angle is within 4 * 2**-53 *
-    pi of the true one (twice), the table's within 3 * 2**-53 * pi, and the libm values
-    (within 1 ulp each) and the three roundings add at most 2**-50.3. COS_SLACK is
-    2**-45."""
-    cdef double cosines[ENCLOSE_BLOCK]
-    cdef double sines[ENCLOSE_BLOCK]
-    cdef double delta = M_PI / span
-    cdef double half = (start_lr - end_lr) / 2.0       # anneal's own first operation
-    cdef double angle, ca, sa, c
-    cdef Py_ssize_t k = 0, a, b
-    for a in range(ENCLOSE_BLOCK):
-        cosines[a] = cos(<double>a * delta)
-        sines[a] = sin(<double>a * delta)
-    while k < m:
-        b = ENCLOSE_BLOCK if ENCLOSE_BLOCK < m - k else m - k
-        angle = M_PI * ((<double>(x0 + k) - begin) / span)
-        ca = cos(angle)
-        sa = sin(angle)
-        if cos_enclose(o + k, b, ca, sa, cosines, sines, end_lr, half, COS_SLACK):
-            for a in range(b):
-                c = ca * cosines[a] - sa * sines[a]
-                if o[k + a] != <float>cos_anneal(end_lr, half, c + COS_SLACK):
-                    o[k + a] = <float>anneal(ANNEAL_COS, start_lr, end_lr,
-                                             (<double>(x0 + k + a) - begin) / span)
-        k += b
+include "_blocks.pxi"
 
 
 cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
@@ -680,11 +334,7 @@ cdef inline void cyclic_segment(const Params* kernel, floating* o, Py_ssize_t m,
     cdef Py_ssize_t k
     cdef double f, low, high
     if run != NULL and i < EXACT_STEPS - m:
-        # gamma_value's operands (see there)
-        if p.inverted:
-            gamma_segment(o, m, i, window + t, p.hi, -(p.hi - p.lo), p.lo, p.hi, run)
-        else:
-            gamma_segment(o, m, i, window + t, p.lo, p.hi - p.lo, p.lo, p.hi, run)
+        gamma_segment(o, m, i, window + t, p.high - p.low, p.low, p.high, p.inverted, run)
         return
     if p.envelope == GAMMA_STEPS and window != NULL:
         for k in range(m):
@@ -785,7 +435,7 @@ cdef void fill_step_decay(const Params* p, int64_t start, floating* out, Py_ssiz
         m = n - j
         if period - t < m:
             m = <Py_ssize_t>(period - t)
-        fill_constant(out + j, m, p.lo * pow(p.gamma, <double>c))
+        fill_constant(out + j, m, p.lr * pow(p.gamma, <double>c))
         j += m
         t = 0
         c += 1
@@ -847,22 +497,21 @@ cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
         fill_one_cycle(p, start, out, n)
         return
     elif p.kind == CONSTANT:
-        fill_constant(out, n, p.lo)
+        fill_constant(out, n, p.lr)
         return
     elif (p.kind == EXPONENTIAL and p.gamma < 1.0 and n >= 16 * ENCLOSE_BLOCK
             and start < EXACT_STEPS - n):
-        # lr * gamma**i: gamma_value with base 0, span lr, every window 1, no bounds
+        # lr * gamma**i: cyclr_value with low 0, height lr (every window 1), no bound
         run = <GammaRun*>malloc(sizeof(GammaRun))
         if run != NULL:
             gamma_run_init(run, p.gamma)
-            gamma_segment(out, n, start, NULL, 0.0, p.lo, 0.0, INFINITY, run)
+            gamma_segment(out, n, start, NULL, p.lr, 0.0, INFINITY, False, run)
             free(run)
             return
     fill_values(p, start, out, n)
 
-
 # ---------------------------------------------------------------------------
-# 3. The extension type
+# 4. The extension type
 # ---------------------------------------------------------------------------
 
 cdef int64_t as_step(object i, str name) except -1:
@@ -939,34 +588,55 @@ cdef class Kernel:
         self.ready = True
         return 0
 
-    def _setup_simple(self, str kind, double lo, double hi=0.0, double gamma=1.0,
-                      double span=1.0):
-        """constant, decay, exponential, step_decay."""
-        self._claim()
-        self.p.kind = _KINDS[kind]
-        self.p.lo = lo
-        self.p.hi = hi
-        self.p.gamma = gamma
-        self.p.span = span
-        self._set_period(span, 0.0)
+    # Each setup takes its parameters by keyword, named by their role; the Python
+    # classes validate them first (these check only what could crash the process).
 
-    def _setup_cyclic(self, double lo, double hi, double up, double down, str window,
-                      str envelope, double gamma=1.0, object scale_fn=None,
-                      bint inverted=False):
+    def _setup_constant(self, *, double lr):
+        self._claim()
+        self.p.kind = CONSTANT
+        self.p.lr = lr
+
+    def _setup_decay(self, *, double max_lr, double base_lr, double steps):
+        self._claim()
+        self.p.kind = DECAY
+        self.p.start = max_lr
+        self.p.end = base_lr
+        self.p.steps = steps
+
+    def _setup_exponential(self, *, double lr, double gamma):
+        self._claim()
+        self.p.kind = EXPONENTIAL
+        self.p.lr = lr
+        self.p.gamma = gamma
+
+    def _setup_step_decay(self, *, double lr, double gamma, double step_size):
+        self._claim()
+        self.p.kind = STEP_DECAY
+        self.p.lr = lr
+        self.p.gamma = gamma
+        self._set_period(step_size, 0.0)
+
+    def _setup_cyclic(self, *, double low, double high, double step_size,
+                      double step_size_down, str shape, str envelope, double gamma=1.0,
+                      object scale_fn=None, bint inverted=False):
+        cdef Window window = _WINDOWS[shape]
+        cdef Envelope env = _ENVELOPES[envelope]
+        if (env == USER_CYCLES or env == USER_STEPS) != (scale_fn is not None):
+            raise ValueError(f"envelope {envelope!r} does not go with scale_fn={scale_fn!r}")
         self._claim()
         self.p.kind = CYCLIC
-        self.p.lo = lo
-        self.p.hi = hi
+        self.p.low = low
+        self.p.high = high
         self.p.gamma = gamma
         self.p.inverted = inverted
-        self.p.window = _WINDOWS[window]
-        self.p.envelope = _ENVELOPES[envelope]
-        self.p.up = up
-        self.p.down = down
-        self._set_period(up, down)
+        self.p.window = window
+        self.p.envelope = env
+        self.p.up = step_size
+        self.p.down = step_size_down
+        self._set_period(step_size, step_size_down)
         self.scale_fn = scale_fn
 
-    def _setup_one_cycle(self, list ends, list starts, list stops, str how,
+    def _setup_one_cycle(self, *, list ends, list starts, list stops, str anneal,
                          int64_t last_step):
         cdef int k
         if not 1 <= len(ends) <= 3 or len(starts) != len(ends) or len(stops) != len(ends):
@@ -975,17 +645,18 @@ cdef class Kernel:
                 f"got {len(ends)} ends, {len(starts)} starts, {len(stops)} stops")
         if last_step < 0:
             raise ValueError(f"last_step must be >= 0, got {last_step}")
+        cdef Anneal how = _ANNEALS[anneal]
         self._claim()
         self.p.kind = ONE_CYCLE
         self.p.nphases = len(ends)
-        self.p.anneal = _ANNEALS[how]
+        self.p.anneal = how
         self.p.last_step = last_step
         for k in range(self.p.nphases):
             self.p.phase_end[k] = ends[k]
             self.p.phase_from[k] = starts[k]
             self.p.phase_to[k] = stops[k]
 
-    def _setup_chain(self, tuple kernels, lengths):
+    def _setup_chain(self, *, tuple kernels, lengths):
         """``lengths``: one int >= 1 per kernel, the last may be None (open-ended)."""
         cdef Py_ssize_t k, m = len(kernels)
         cdef int64_t at = 0

@@ -253,9 +253,9 @@ _ENVELOPES = {
 def _setup_cyclic_kernel(kernel, p, low, high, inverted):
     """Set up ``kernel`` with the cycle of Cyclic parameters ``p`` between low and high."""
     down = p["step_size"] if p["step_size_down"] is None else p["step_size_down"]
-    kernel._setup_cyclic(low, high, p["step_size"], down, p["shape"],
-                         _ENVELOPES[p["policy"], p["scale_mode"]], p["gamma"],
-                         p["scale_fn"], inverted)
+    kernel._setup_cyclic(low=low, high=high, step_size=p["step_size"], step_size_down=down,
+                         shape=p["shape"], envelope=_ENVELOPES[p["policy"], p["scale_mode"]],
+                         gamma=p["gamma"], scale_fn=p["scale_fn"], inverted=inverted)
 
 
 class Cyclic(Schedule):
@@ -388,11 +388,12 @@ class OneCycle(Schedule):
             raise ValueError(f"the final LR max_lr / div_factor / final_div_factor must be "
                              f"finite, got final_div_factor={final_div_factor!r}")
         if three_phase:
-            self._setup_one_cycle(ends, [initial, max_lr, initial], [max_lr, initial, low],
-                                  anneal, total_steps - 1)
+            self._setup_one_cycle(ends=ends, starts=[initial, max_lr, initial],
+                                  stops=[max_lr, initial, low], anneal=anneal,
+                                  last_step=total_steps - 1)
         else:
-            self._setup_one_cycle(ends, [initial, max_lr], [max_lr, low], anneal,
-                                  total_steps - 1)
+            self._setup_one_cycle(ends=ends, starts=[initial, max_lr], stops=[max_lr, low],
+                                  anneal=anneal, last_step=total_steps - 1)
 
     def _phase_ends(self) -> list:
         # PyTorch OneCycleLR's phase end steps, computed the same way.
@@ -443,7 +444,8 @@ class Momentum(Schedule):
                 starts, stops = [top, base, top], [base, top, top]
             else:
                 starts, stops = [top, base], [base, top]
-            self._setup_one_cycle(ends, starts, stops, p["anneal"], p["total_steps"] - 1)
+            self._setup_one_cycle(ends=ends, starts=starts, stops=stops, anneal=p["anneal"],
+                                  last_step=p["total_steps"] - 1)
 
     def _ends(self, total_steps: int):
         return self.params["schedule"]._ends(total_steps)
@@ -465,7 +467,7 @@ class Constant(Schedule):
     def __init__(self, lr):
         lr = v.rate("lr", lr)
         self._freeze(lr=lr)
-        self._setup_simple("constant", lr)
+        self._setup_constant(lr=lr)
 
     def _peak(self) -> float:
         return self.params["lr"]
@@ -490,7 +492,7 @@ class Decay(Schedule):
                 f"(base_lr - max_lr) * steps must be finite, got base_lr={base_lr!r}, "
                 f"max_lr={max_lr!r}, steps={steps!r}")
         self._freeze(max_lr=max_lr, base_lr=base_lr, steps=steps)
-        self._setup_simple("decay", max_lr, base_lr, 1.0, steps)
+        self._setup_decay(max_lr=max_lr, base_lr=base_lr, steps=steps)
 
     def _peak(self) -> float:
         return self.params["max_lr"]
@@ -513,7 +515,7 @@ class Exponential(Schedule):
         lr = v.rate("lr", lr)
         gamma = v.gamma("gamma", gamma)
         self._freeze(lr=lr, gamma=gamma)
-        self._setup_simple("exponential", lr, 0.0, gamma)
+        self._setup_exponential(lr=lr, gamma=gamma)
 
     def _peak(self) -> float:
         return self.params["lr"]
@@ -532,7 +534,7 @@ class StepDecay(Schedule):
         gamma = v.gamma("gamma", gamma)
         step_size = v.span("step_size", step_size)
         self._freeze(lr=lr, gamma=gamma, step_size=step_size)
-        self._setup_simple("step_decay", lr, 0.0, gamma, step_size)
+        self._setup_step_decay(lr=lr, gamma=gamma, step_size=step_size)
 
     def _peak(self) -> float:
         return self.params["lr"]
@@ -594,7 +596,8 @@ class Chain(Schedule):
         self._freeze(segments=canonical)
         object.__setattr__(self, "_depth", depth)
         object.__setattr__(self, "_size", size)
-        self._setup_chain(tuple(s for s, _ in canonical), [n for _, n in canonical])
+        self._setup_chain(kernels=tuple(s for s, _ in canonical),
+                          lengths=[n for _, n in canonical])
 
     @property
     def total_steps(self) -> int | None:

@@ -535,14 +535,19 @@ def test_private_kernel_entry_points_refuse_what_would_crash():
         import cyclr
         from cyclr._core import Kernel
         from cyclr import Chain
+
+        def one_cycle(ends, starts, stops):
+            return Kernel()._setup_one_cycle(ends=ends, starts=starts, stops=stops,
+                                             anneal="cos", last_step=3)
+
         for attempt in (
-            lambda: Kernel()._setup_one_cycle([1.0] * 400, [1.0] * 400, [1.0] * 400, "cos", 3),
-            lambda: Kernel()._setup_one_cycle([1.0], [1.0, 2.0], [1.0], "cos", 3),
-            lambda: Kernel()._setup_one_cycle([], [], [], "cos", 3),
-            lambda: Kernel()._setup_chain((), []),
-            lambda: Kernel()._setup_chain((cyclr.constant(1.0),), [1, 2]),
-            lambda: Kernel()._setup_chain((cyclr.constant(1.0), cyclr.constant(1.0)), [None, 1]),
-            lambda: Kernel()._setup_chain((cyclr.constant(1.0),), [0]),
+            lambda: one_cycle([1.0] * 400, [1.0] * 400, [1.0] * 400),
+            lambda: one_cycle([1.0], [1.0, 2.0], [1.0]),
+            lambda: one_cycle([], [], []),
+            lambda: Kernel()._setup_chain(kernels=(), lengths=[]),
+            lambda: Kernel()._setup_chain(kernels=(cyclr.constant(1.0),), lengths=[1, 2]),
+            lambda: Kernel()._setup_chain(kernels=(cyclr.constant(1.0),) * 2, lengths=[None, 1]),
+            lambda: Kernel()._setup_chain(kernels=(cyclr.constant(1.0),), lengths=[0]),
             lambda: Kernel()(0),
             lambda: Kernel()._fill(__import__("numpy").empty(3), 0),
             lambda: Chain.__new__(Chain)(0),
@@ -561,7 +566,7 @@ def test_private_kernel_entry_points_refuse_what_would_crash():
     assert done.stdout.count("refused:") == 12
     k = cyclr.constant(1.0)
     with pytest.raises(AttributeError):           # set-up happens once
-        k._setup_simple("constant", 2.0)
+        k._setup_constant(lr=2.0)
     assert k(0) == 1.0
 
 

@@ -336,7 +336,7 @@ def test_schedules_are_immutable():
     with pytest.raises(AttributeError):
         s._params = ()
     with pytest.raises(AttributeError):
-        s._setup_simple("constant", 1.0)
+        s._setup_constant(lr=1.0)
     assert s(2000) == 0.006
 
 
