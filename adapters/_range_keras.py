@@ -181,7 +181,9 @@ def _array_batches(x, y, n, batch_size, shuffle, seed):
 
 def _snapshot(model, optimizer):
     variables = list(model.variables) + list(optimizer.variables)
-    return [(var, np.array(var.numpy(), copy=True)) for var in variables]
+    # Copies in the backend's own tensors: no trip through NumPy, whose conversion of
+    # JAX and torch variables goes through a path numpy 2 deprecates.
+    return [(var, keras.ops.copy(var.value)) for var in variables]
 
 
 def _restore(saved):
