@@ -2,21 +2,10 @@
 # by _core.pyx (section 3). The inner loops are C, in src/blocks.h; the error bounds
 # they rely on are derived in docs/block-fills.md.
 
-# Fills of gamma**i (exp_range, exponential) and of cos 1cycle without a libm call per
-# step.
-#
-# Every operation after the libm call (multiply, add, clamp, the rounding to float32) is
-# monotone in that call's result. So when a cheap approximation is known to lie within
-# ``d`` of libm's result, and the values computed from approximation - d and from
-# approximation + d round to the same float32, the exact value rounds to it too; only
-# where they differ (a value within about 2**-24 of a rounding boundary: rare) is the
-# step computed the exact way. float64 output needs the libm result itself: gamma**i in
-# double-double arithmetic is within 2**-8 ulp of the true power, so where it lies more
-# than 15/32 ulp from a rounding boundary (about 94% of steps), glibc's pow, within
-# 0.513 ulp there, must return its rounded value. The blocks use exact identities,
-#     gamma**(a + b) = gamma**a * gamma**b,   cos(a + b) = cos a cos b - sin a sin b,
-# with the error bounds worked out at each use; tests/test_kernels.py compares the
-# paths with per-step libm calls bit for bit.
+# Every operation after the libm call is monotone in its result, so a cheap value known
+# to lie within a bound of libm's result gives the exact float when both ends of the
+# enclosure round alike; elsewhere the step is computed the exact way. The bounds:
+# docs/block-fills.md. tests/test_kernels.py compares with per-step libm calls.
 
 cdef enum:
     ENCLOSE_BLOCK = 256          # steps per block

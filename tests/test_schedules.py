@@ -27,7 +27,8 @@ from strategies import (
 
 
 def reference_cyclic(i, base, top, up, down, policy, shape, gamma=1.0, scale_mode=None):
-    """The paper's / DESIGN.md's formula, written out independently in plain Python."""
+    """The paper's formula (docs/arithmetic.md), written out independently in plain
+    Python."""
     period = up + down
     c = math.floor(i / period)
     t = i - c * period
