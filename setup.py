@@ -55,8 +55,9 @@ class CythonBuildExt(build_ext):
 extension = Extension(
     "cyclr._core",
     ["cyclr/_core.pyx"],
-    # Listed so that a changed header rebuilds the extension and sdists carry them.
-    depends=sorted(glob.glob("cyclr/*.pxd") + glob.glob("cyclr/src/*.h")),
+    # Listed so that a changed include rebuilds the extension and sdists carry them.
+    depends=sorted(glob.glob("cyclr/*.pxd") + glob.glob("cyclr/*.pxi")
+                   + glob.glob("cyclr/src/*.h")),
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=compile_args,
 )
