@@ -1,28 +1,31 @@
 """Keras 3 learning-rate schedules that look cyclr's numbers up instead of recomputing
 them.
 
-``schedule(s, total_steps)`` turns any cyclr schedule into a
+``schedule(s)`` turns any cyclr schedule into a
 ``keras.optimizers.schedules.LearningRateSchedule``; ``CyclicalLearningRate`` and its
 three subclasses take TensorFlow Addons' arguments, for code leaving the archived TFA.
 
-In the compiled train step each costs one gather, with the step used as an integer
-index (a float32 step counter would stop counting at 2**24): from a float32 table of
-the whole run (held at its last value past the end), or, for endless cyclic schedules,
-from one cycle of window heights that an envelope factor (``2**-c``, ``gamma**i``, a
-TFA ``scale_fn``) multiplies in float64 before a single rounding to float32. The values
-are the core's float32 values: equal for a whole-run table or a flat envelope, within
-1 ulp where a factor is multiplied in the graph. (One exception: backends that flush
-subnormal floats, TensorFlow and XLA on CPU among them, turn a product below float32's
-smallest normal, about 1.2e-38, into 0; only a zero ``base_lr`` after a long decay gets
-there.) Under the JAX backend the float64 part runs in a ``jax.enable_x64`` scope,
-whatever the global setting.
+In the compiled train step each evaluates the :mod:`cyclr.tables` plan of its schedule,
+with the step used as an integer (a float32 step counter would stop counting at 2**24):
+a gather from a float32 table, or from one cycle of numbers that an envelope factor
+(``2**-c``, ``gamma**i``, a TFA ``scale_fn``) multiplies in float64 before a single
+rounding to float32. The values are the core's float32 ``s(i)`` at every step, with no
+run length: equal for a table or a flat envelope, within 1 ulp where a factor is
+multiplied in the graph. (One exception: backends that flush subnormal floats,
+TensorFlow and XLA on CPU among them, turn a product below float32's smallest normal,
+about 1.2e-38, into 0; only a zero ``base_lr`` after a long decay gets there.) Under
+the JAX backend the float64 part runs in a ``jax.enable_x64`` scope, whatever the
+global setting. The tables kept are at most ``cyclr.tables.MAX_TABLE_BYTES`` (64 MiB);
+a schedule (or a loaded config) that needs more is refused naming the argument.
 
 All classes save with ``model.save`` and load with ``keras.models.load_model`` without
 ``custom_objects`` (once ``cyclr.adapters.keras`` is imported, which registers them):
 their configs hold the schedule's description, never the table. A user ``scale_fn`` is
 saved by import path (``"module:qualname"``, module-level functions only) and resolved
-at load time only from a module that is already imported, so loading a file never
-imports code.
+at load time only from functions registered with Keras, so loading a file never
+imports code. A ``scale_fn`` that cannot be saved that way (a lambda, a closure) never
+makes saving fail (which could leave a half-written file in place of a good one): the
+config records it as unsaved, and loading that config raises a ValueError that says so.
 """
 
 from __future__ import annotations
@@ -55,11 +58,13 @@ def _float64_scope():
     return contextlib.nullcontext()
 
 
-def _steps(step):
-    """``step`` as an int64 tensor clipped at 0; integer dtypes only."""
+def _steps(step, floats=False):
+    """``step`` as an int64 tensor clipped at 0; integer dtypes only, or (``floats``)
+    also float ones, cut down to whole steps."""
     step = ops.convert_to_tensor(step)
     dtype = keras.backend.standardize_dtype(step.dtype)
-    if not dtype.startswith(("int", "uint")):
+    if not dtype.startswith(("int", "uint")) and not (floats and dtype.startswith(
+            ("float", "bfloat"))):
         raise TypeError(
             f"step must be an integer (such as optimizer.iterations), got dtype {dtype}; "
             f"a float step cannot count past 2**24 exactly")
@@ -77,48 +82,41 @@ def _gather(table, index):
     return ops.take(table, ops.cast(index, "int32"))
 
 
+class _Ops:
+    """Keras ops for ``cyclr.tables.evaluate`` (inside ``_float64_scope``)."""
+
+    gather = staticmethod(_gather)
+    where = staticmethod(ops.where)
+    minimum = staticmethod(ops.minimum)
+    maximum = staticmethod(ops.maximum)
+
+    @staticmethod
+    def float64(x):
+        return ops.cast(x, "float64")
+
+    @staticmethod
+    def float32(x):
+        return ops.cast(x, "float32")
+
+
 class _Lookup(keras.optimizers.schedules.LearningRateSchedule):
     """Evaluates a ``cyclr.tables`` plan in the graph. Subclasses call ``_use(plan)``;
-    the TFA classes override ``_factor(c, j)``, the float64 envelope factor for 0-based
-    cycle ``c`` and local step ``j``, with their ``scale_fn``."""
+    the TFA classes set ``_factor`` to a function of (float64 0-based cycle, int64
+    step) giving their ``scale_fn``'s factor in float64."""
+
+    _factor = None
+    _float_steps = False
 
     def _use(self, plan) -> None:
-        self._plan = plan
         with _float64_scope():
-            if isinstance(plan, np.ndarray):
-                self._table = ops.convert_to_tensor(plan, dtype="float32")
-                return
-            self._prefix = ops.convert_to_tensor(plan.prefix, dtype="float32")
-            self._values = ops.convert_to_tensor(plan.values, dtype="float32")
-            self._heights = ops.convert_to_tensor(plan.heights, dtype="float64")
-            self._peaks = ops.convert_to_tensor(plan.peaks, dtype="bool")
-
-    def _flat(self) -> bool:
-        return self._plan.envelope == "flat"
+            # Only the tensors are kept: the numpy plan is dropped here.
+            self._plan = tables.convert(plan, lambda a: ops.convert_to_tensor(
+                a, dtype=str(a.dtype)))
 
     def __call__(self, step):
         with _float64_scope():
-            i = _steps(step)
-            plan = self._plan
-            if isinstance(plan, np.ndarray):
-                return _gather(self._table, ops.minimum(i, plan.size - 1))
-            j = ops.maximum(i - plan.offset, 0) if plan.offset else i
-            t = j % plan.period
-            if self._flat():
-                value = _gather(self._values, t)
-            else:
-                f = ops.cast(self._factor(j // plan.period, j), "float64")
-                value = tables.periodic_value(plan, _gather(self._heights, t), f,
-                                              _gather(self._peaks, t), ops.where)
-                value = ops.cast(value, "float32")
-            if plan.offset:
-                head = _gather(self._prefix, ops.minimum(i, plan.offset - 1))
-                value = ops.where(i < plan.offset, head, value)
-            return value
-
-    def _factor(self, c, j):
-        return tables.envelope_factor(self._plan, ops.cast(c, "float64"),
-                                      ops.cast(j, "float64"))
+            return tables.evaluate(self._plan, _steps(step, self._float_steps), _Ops,
+                                   self._factor)
 
 
 def _f64(x):
@@ -160,6 +158,22 @@ def _schedule_from_dict(data) -> cyclr.Schedule:
         data, resolve_function=lambda path: _resolve_function(path, "schedule scale_fn"))
 
 
+_UNSAVED = "unserializable"
+
+
+def _unsaved(what: str, subject: str) -> dict:
+    """The config entry of a scale_fn that cannot be saved: a marker, never a raise."""
+    return {_UNSAVED: what, "reason": f"{subject} is not a module-level function (a "
+            f"lambda, a closure or a method), so no import path names it"}
+
+
+def _unsaved_message(arg: str, entry: dict) -> str:
+    return (f"{arg} {entry.get(_UNSAVED)!s} was not saved because {entry.get('reason')}; "
+            f"this config cannot rebuild it: define the function at the top level of a "
+            f"module, register it with @keras.saving.register_keras_serializable() (or "
+            f"pass it in custom_objects), and save again")
+
+
 # -- any cyclr schedule -------------------------------------------------------------------
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -169,7 +183,8 @@ class CyclrSchedule(_Lookup):
 
     Args:
         schedule: any cyclr schedule.
-        total_steps: the run length (int >= 1), or None; see :func:`schedule`.
+        total_steps: int >= 1 or None; only a ``scale_fn`` needs it, see
+            :func:`schedule`.
         name: optional name, kept in the config.
 
     Attributes:
@@ -177,7 +192,9 @@ class CyclrSchedule(_Lookup):
         total_steps: as given.
     """
 
-    def __init__(self, schedule, total_steps, name=None):
+    def __init__(self, schedule, total_steps=None, name=None):
+        if isinstance(schedule, dict) and _UNSAVED in schedule:
+            raise ValueError(_unsaved_message("schedule", schedule))
         if not isinstance(schedule, cyclr.Schedule):
             raise TypeError(f"schedule must be a cyclr schedule, got {schedule!r}")
         if name is not None and not isinstance(name, str):
@@ -188,28 +205,36 @@ class CyclrSchedule(_Lookup):
         self._use(tables.plan(schedule, self.total_steps))
 
     def get_config(self):
-        return {"schedule": self.schedule.to_dict(), "total_steps": self.total_steps,
-                "name": self.name}
+        try:
+            described = self.schedule.to_dict()
+        except ValueError:               # a scale_fn that cannot be saved by import path
+            # Raising here would abort model.save after it started writing the file.
+            described = _unsaved(repr(self.schedule), "its scale_fn")
+        return {"schedule": described, "total_steps": self.total_steps, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        return cls(_schedule_from_dict(config.pop("schedule")), **config)
+        described = config.pop("schedule")
+        if isinstance(described, dict) and _UNSAVED in described:
+            raise ValueError(_unsaved_message("schedule", described))
+        return cls(_schedule_from_dict(described), **config)
 
     def __repr__(self):
         return f"CyclrSchedule({self.schedule!r}, total_steps={self.total_steps!r})"
 
 
-def schedule(s, total_steps, *, name=None) -> CyclrSchedule:
-    """A Keras learning-rate schedule that gives ``s``'s values, step for step.
+def schedule(s, total_steps=None, *, name=None) -> CyclrSchedule:
+    """A Keras learning-rate schedule that gives ``s``'s values, step for step, forever.
 
     Args:
         s: any cyclr schedule.
-        total_steps: the run length, an int >= 1: the whole run is tabulated once and
-            the LR holds its last value after it. Or None: an endless cyclic schedule
-            (or a chain ending in one) tabulates one cycle and never ends; a schedule
-            that settles (one_cycle, constant, decay, finite chain) tabulates up to the
-            step from which it holds its value.
+        total_steps: only for a cyclic schedule with a Python ``scale_fn``, which
+            cannot run in a compiled graph: its values are tabulated for steps
+            ``0 .. total_steps - 1`` and the LR holds the last one after (a
+            UserWarning says so when the schedule is built). For any other schedule
+            it is accepted (and kept in the config) but changes nothing: values are
+            exact at every step.
         name: optional name, kept in the config.
 
     Returns:
@@ -217,14 +242,16 @@ def schedule(s, total_steps, *, name=None) -> CyclrSchedule:
 
     Raises:
         TypeError: if ``s`` is not a cyclr schedule or ``total_steps`` not an integer.
-        ValueError: for ``total_steps < 1``, a table above
-            ``cyclr.tables.MAX_TABLE_STEPS``, or None where the schedule neither
-            cycles nor settles (or cycles with a Python ``scale_fn``).
+        ValueError: for ``total_steps < 1``; None where a ``scale_fn`` needs it; a
+            fractional cycle length that is not a multiple of ``2**-20`` steps (such
+            as ``step_size=2.3``; 56.15625 is fine); tables above
+            ``cyclr.tables.MAX_TABLE_BYTES`` (e.g. a cycle of 2**25 steps), naming
+            the argument.
 
     Examples:
         >>> import cyclr, keras
         >>> from cyclr.adapters.keras import schedule
-        >>> lr = schedule(cyclr.triangular2(0.0, 1.0, 2), total_steps=20_000)
+        >>> lr = schedule(cyclr.triangular2(0.0, 1.0, 2))
         >>> optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
         >>> keras.ops.convert_to_numpy(lr(keras.ops.arange(8))).tolist()
         [0.0, 0.5, 1.0, 0.5, 0.0, 0.25, 0.5, 0.25]
@@ -249,11 +276,11 @@ def _tfa_rate(name, value) -> float:
 
 
 def _tfa_step_size(value):
+    """A finite step size > 0, as TFA took it (floats too); whether the cycle can be
+    tabulated is for ``cyclr.tables`` to say, naming step_size."""
     x = _tfa_rate("step_size", value)
-    if not x > 0.0 or not (2.0 * x).is_integer():
-        raise ValueError(
-            f"step_size must be > 0 with 2 * step_size a whole number (one cycle is "
-            f"tabulated), got {value!r}")
+    if not x > 0.0:
+        raise ValueError(f"step_size must be > 0, got {value!r}")
     if isinstance(value, numbers.Integral) or x.is_integer():
         return int(x)
     return x
@@ -271,11 +298,17 @@ class CyclicalLearningRate(_Lookup):
     never leaves ``[initial_learning_rate, maximal_learning_rate]``: a factor above 1
     (which TFA let through) is capped at the maximum.
 
+    As in TFA, ``step_size`` may be a float (e.g. ``2 * 1797 / 64``): any multiple of
+    ``2**-20`` works, exactly (``step_size=2.3`` is refused: no table of cycle offsets
+    holds every step). The step may be a float tensor, as TFA was called: it is cut
+    down to a whole step (a non-integral step reads the step below it), and a float32
+    step counts exactly only up to 2**24, so prefer ``optimizer.iterations``.
+
     Args:
         initial_learning_rate: the lower bound, finite and >= 0.
         maximal_learning_rate: the upper bound, >= initial_learning_rate.
-        step_size: steps from the lower to the upper bound (half a cycle); twice it
-            must be a whole number.
+        step_size: steps from the lower to the upper bound (half a cycle), a whole
+            number or a multiple of ``2**-20``.
         scale_fn: function of a tensor giving the amplitude factor.
         scale_mode: ``"cycle"`` or ``"iterations"``.
         name: kept in the config.
@@ -318,21 +351,28 @@ class CyclicalLearningRate(_Lookup):
         self.step_size = _tfa_step_size(step_size)
         self.scale_mode = scale_mode
         self.name = name
-        self._use(tables.periodic(cyclr.triangular(low, high, self.step_size)))
+        self._use(tables.periodic(cyclr.triangular(low, high, self.step_size),
+                                  heights=self._factor is not None))
 
-    def _flat(self) -> bool:
-        return False
+    _float_steps = True
 
     def _factor(self, c, j):
-        x = c + 1 if self.scale_mode == "cycle" else j
-        return self.scale_fn(ops.cast(x, "float64"))
+        # c: the 0-based cycle, float64; TFA's cycle is 1-based.
+        x = c + 1.0 if self.scale_mode == "cycle" else ops.cast(j, "float64")
+        return ops.cast(self.scale_fn(x), "float64")
 
     def get_config(self):
+        try:
+            scale_fn = function_path(self.scale_fn)
+        except ValueError:
+            # Raising here would abort model.save after it started writing the file.
+            scale_fn = _unsaved(getattr(self.scale_fn, "__qualname__", repr(self.scale_fn)),
+                                "it")
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "maximal_learning_rate": self.maximal_learning_rate,
             "step_size": self.step_size,
-            "scale_fn": function_path(self.scale_fn),
+            "scale_fn": scale_fn,
             "scale_mode": self.scale_mode,
             "name": self.name,
         }
@@ -341,6 +381,8 @@ class CyclicalLearningRate(_Lookup):
     def from_config(cls, config):
         config = dict(config)
         if "scale_fn" in config:
+            if isinstance(config["scale_fn"], dict) and _UNSAVED in config["scale_fn"]:
+                raise ValueError(_unsaved_message("scale_fn", config["scale_fn"]))
             config["scale_fn"] = _resolve_function(config["scale_fn"], "scale_fn")
         return cls(**config)
 
@@ -372,8 +414,7 @@ class TriangularCyclicalLearningRate(CyclicalLearningRate):
         self._setup(initial_learning_rate, maximal_learning_rate, step_size, scale_mode,
                     name)
 
-    def _flat(self) -> bool:
-        return True
+    _factor = None         # a factor of 1: the flat cycle of the core's values
 
     def get_config(self):
         return self._tfa_config()

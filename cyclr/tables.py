@@ -1,31 +1,52 @@
-"""Lookup tables for compiled-graph adapters (Keras, Optax).
+"""Lookup plans for compiled-graph adapters (Keras, Optax).
 
 A compiled graph should not re-derive a schedule: it gathers from numbers the core
-computed. This module builds those numbers, with the core's public API only:
+computed. This module decides which numbers, with the core's public API only, and
+describes them as a *plan*, a small tree the adapters evaluate with their own ops:
 
-* a *whole run*: ``schedule.array(total_steps, dtype=float32)``; the graph reads entry
-  ``min(step, total_steps - 1)``, so it holds the last value past the end;
-* for an endless cyclic schedule, a :class:`Periodic` plan: one cycle of window heights
-  ``(high - low) * w(t)`` (and, for a flat envelope, one cycle of final float32 values),
-  plus a description of the envelope factor ``f`` that the graph multiplies in.
+* :class:`Table`: float32 values at steps ``0 .. n - 1``; the last one holds after.
+  For schedules that truly settle (``constant``, ``decay``, ``one_cycle`` and its
+  momentum), and for a cyclic schedule with a user ``scale_fn`` (a Python function
+  cannot run in a graph), bounded by ``total_steps``: the one case where a plan holds a
+  value the schedule itself would not (the adapters warn when they build it).
+* :class:`Periodic`: one cycle of numbers and an envelope factor (``2**-c``,
+  ``gamma**i``, ``gamma**c``) multiplied in float64 in the graph, for every schedule
+  that repeats: the cyclic policies and their momentum, ``exponential`` (a cycle of
+  one step) and ``step_decay`` (a cycle of ``step_size`` steps). A fractional cycle
+  length that is a multiple of ``2**-k`` (``k <= 20``) is tabulated at ``2**k`` ticks
+  per step, so every step lands exactly on an entry.
+* :class:`Piecewise`: a chain, as pieces that each see their local step.
 
-Both adapters then compute at most ``low + height * f`` (``high - height * f`` for cycled
-momentum) in float64, with the core's two guards (the value never passes ``high``, and
-is ``high`` itself at a peak of the window when ``f == 1``), and round once to float32.
+Evaluating a plan (:func:`evaluate`) gives float32(``s(i)``) at every step ``i >= 0``:
+bit for bit from a table or a flat envelope, within 1 float32 ulp where a factor is
+multiplied in the graph (the framework's ``pow`` is not the core's). Cycle positions
+are int64 arithmetic, exact at any step (for fractional cycle lengths up to 2**53, the
+last step at which the core's own float64 step is exact).
+
+Budget: everything a plan keeps (float32 values 4 bytes, float64 heights 8 bytes, bool
+peaks 1 byte per entry) is at most ``MAX_TABLE_BYTES`` (64 MiB). A plan that would
+need more is refused before anything large is allocated, naming the argument that
+makes it large. Adapters convert the arrays to tensors with :func:`convert` and drop
+the numpy copies, so the budget is also what they keep.
 
 Examples:
     >>> import cyclr
     >>> from cyclr import tables
-    >>> tables.whole_run(cyclr.triangular(0.0, 1.0, 2), 5).tolist()
-    [0.0, 0.5, 1.0, 0.5, 0.0]
-    >>> p = tables.plan(cyclr.triangular2(0.0, 1.0, 2), None)
-    >>> p.period, p.envelope, p.heights.tolist()
-    (4, 'halving', [0.0, 0.5, 1.0, 0.5])
+    >>> p = tables.plan(cyclr.triangular2(0.0, 1.0, 2))
+    >>> p.period_ticks, p.ticks, p.envelope, p.heights.tolist()
+    (4, 1, 'halving', [0.0, 0.5, 1.0, 0.5])
+    >>> tables.plan(cyclr.triangular(0.0, 1.0, 1.25)).ticks      # cycle of 5/2 steps
+    2
+    >>> tables.plan(cyclr.decay(1.0, 0.5, 2)).values.tolist()       # then holds 0.5
+    [1.0, 0.75, 0.5]
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,17 +56,30 @@ from .schedules import (
     Constant,
     Cyclic,
     Decay,
+    Exponential,
     Momentum,
     OneCycle,
     Schedule,
+    StepDecay,
 )
 
-#: The most entries one lookup table may have (whole run or one cycle): 256 MiB of
-#: float32, far beyond any real run; anything longer is almost surely a mistake.
-MAX_TABLE_STEPS = 2**26
+#: The most bytes a plan may keep: every table it holds, all together.
+MAX_TABLE_BYTES = 64 * 2**20
+#: The finest step subdivision for fractional cycle lengths: ``2**MAX_TICK_BITS`` ticks.
+MAX_TICK_BITS = 20
+#: The most pieces of a chain evaluated in the graph; beyond, pieces are tabulated.
+MAX_PIECES = 64
 
-# (policy, scale_mode) of a Cyclic schedule -> the envelope factor f, for cycle c
-# (0-based, counted from the cyclic part's first step) and local step j:
+# A finite chain segment whose table is at most this big is tabulated even when it
+# cycles: a few KiB buy one gather instead of a cycle's arithmetic, and neighbouring
+# tables merge into one piece.
+_SMALL_TABLE_BYTES = 2**20
+# Leaves of a chain walked before planning gives up piece by piece (chains that reuse
+# sub-chains can have exponentially many) and tabulates the finite front as a whole.
+_MAX_LEAVES = 2**16
+
+# The envelope factor f of a Periodic plan, for cycle c (0-based, counted from the
+# piece's first step) and local step j:
 #   flat: 1;  halving: 2**-c;  gamma_steps: gamma**j;  gamma_cycles: gamma**c
 ENVELOPES = ("flat", "halving", "gamma_steps", "gamma_cycles")
 _ENVELOPE_OF = {
@@ -57,27 +91,41 @@ _ENVELOPE_OF = {
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Periodic:
-    """How to evaluate an endless cyclic schedule from one cycle of numbers.
-
-    At step ``i``: if ``i < offset`` the value is ``prefix[i]``; otherwise, with
-    ``j = i - offset``, ``c = j // period`` and ``t = j % period``, it is
-    ``v = low + heights[t] * f``, where ``f`` is the ``envelope`` factor for ``c`` and
-    ``j`` (see ``ENVELOPES``), computed in float64; ``v`` is replaced by ``high`` if
-    ``v > high`` or if ``peaks[t]`` and ``f == 1``; then it is rounded once to float32.
-    When ``inverted``: ``v = high - heights[t] * f``, replaced by ``low`` if ``v < low``
-    or at a peak with ``f == 1``. For the ``"flat"`` envelope (``f = 1``) the float32
-    results are precomputed in ``values``; gather ``values[t]``.
+class Table:
+    """Values at steps ``0 .. len(values) - 1``; the last one holds after.
 
     Attributes:
-        offset: first step of the cyclic part (a chain's earlier segments come before).
-        prefix: float32 values at steps ``0 .. offset - 1`` (empty when offset is 0).
-        period: steps in one cycle (a whole number).
-        values: float32 values at steps ``offset .. offset + period - 1`` (the first
-            cycle; with a flat envelope, every cycle).
-        heights: float64 ``(high - low) * w(t)`` for ``t = 0 .. period - 1``, as the
-            core computes it.
-        peaks: bool, where the window ``w(t)`` is exactly 1.
+        values: float32, the core's values (float64 rounded once); at least one.
+    """
+
+    values: Any
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Periodic:
+    """A schedule that repeats a cycle, times an envelope factor.
+
+    At local step ``j`` (int64), with ``Pt = period_ticks`` and ``T = ticks``::
+
+        u = j // Pt;  r = j - u*Pt
+        c = u*T + (r*T) // Pt          # 0-based cycle
+        t = (r*T) % Pt                 # offset in the cycle, in ticks (1/T steps)
+
+    With a flat envelope (``f = 1``) the value is ``values[t]``. Otherwise, with ``f``
+    the ``envelope`` factor for ``c`` and ``j`` (see ``ENVELOPES``) and ``h =
+    heights[t]`` (or ``height`` for every ``t``), all in float64: ``v = low + h * f``,
+    replaced by ``high`` if ``v > high`` or if ``peaks[t]`` and ``f == 1``; for cycled
+    momentum (``inverted``) ``v = high - h * f``, replaced by ``low`` if ``v < low`` or
+    at a peak with ``f == 1``. Then ``v`` is rounded once to float32.
+
+    Attributes:
+        period_ticks: entries in one cycle (the cycle length times ``ticks``).
+        ticks: entries per step, a power of two (1 for whole cycle lengths).
+        values: float32 values at each tick of a cycle; only with a flat envelope.
+        heights: float64 ``(high - low) * w`` at each tick, ``w`` the window, as the
+            core computes it; None with a flat envelope or a uniform ``height``.
+        peaks: bool, where the window is exactly 1 (same length as ``heights``).
+        height: the height at every tick (``exponential``, ``step_decay``), else None.
         low: the value where the window is 0 (``base_lr``; ``base_momentum``).
         high: the value where the window is 1 (``max_lr``; ``max_momentum``).
         inverted: True for cycled momentum, which falls while the LR rises.
@@ -85,17 +133,39 @@ class Periodic:
         gamma: the envelope's base for ``"gamma_steps"``/``"gamma_cycles"`` (else 1).
     """
 
-    offset: int
-    prefix: np.ndarray
-    period: int
-    values: np.ndarray
-    heights: np.ndarray
-    peaks: np.ndarray
+    period_ticks: int
+    ticks: int
+    values: Any
+    heights: Any
+    peaks: Any
+    height: float | None
     low: float
     high: float
     inverted: bool
     envelope: str
     gamma: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Piecewise:
+    """A chain: piece ``k`` gives the value from step ``starts[k]`` until the next
+    piece starts, at local step ``i - starts[k]`` clipped to ``lengths[k] - 1`` (not
+    clipped where the length is None: only the last piece, open-ended). So a finite
+    chain holds its last value.
+
+    Attributes:
+        starts: first step of each piece, increasing, the first 0.
+        lengths: steps of each piece, or None.
+        pieces: a :class:`Table` or :class:`Periodic` each (a Table is never longer
+            than its piece).
+    """
+
+    starts: tuple
+    lengths: tuple
+    pieces: tuple
+
+
+Plan = Table | Periodic | Piecewise
 
 
 def check_total_steps(total_steps) -> int | None:
@@ -116,17 +186,250 @@ def _check_schedule(schedule) -> Schedule:
     return schedule
 
 
-def _check_size(n: int, what: str, hint: str) -> None:
-    if n > MAX_TABLE_STEPS:
-        raise ValueError(
-            f"{what} would need a lookup table of {n} float32 values "
-            f"({n * 4 / 2**20:.0f} MiB), more than the limit of {MAX_TABLE_STEPS} "
-            f"steps; {hint}")
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.6g} MiB"
 
 
-_PERIODIC_HINT = ("for an endless cyclic schedule pass total_steps=None, which tabulates "
-                  "one cycle and holds no run length")
-_RUN_HINT = "pass total_steps (the run length) to tabulate only the steps you train"
+def _refuse(why: str, what: str, nbytes: int):
+    raise ValueError(
+        f"{why}: {what} needs {_mib(nbytes)}, more than the {_mib(MAX_TABLE_BYTES)} "
+        f"limit on lookup tables (cyclr.tables.MAX_TABLE_BYTES)")
+
+
+# -- what each schedule class repeats or settles into -------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class _Settles:
+    length: int            # steps until the value holds (table length)
+    why: str               # the argument that sets the length, for errors
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cycles:
+    period: float | int    # cycle length in steps, as the core adds it up
+    window: Any            # (base, top, up, down, shape): the window as a Cyclic, or None
+    height: float | None   # uniform height (no window)
+    low: float
+    high: float
+    inverted: bool
+    envelope: str
+    gamma: float
+    why: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _User:
+    scale_fn: Any
+
+
+def _form(s: Schedule):
+    """How a non-chain schedule behaves over time, from its public parameters: it
+    settles after some steps, repeats a cycle, or calls a user ``scale_fn``. This is
+    the only place that knows the schedule classes."""
+    p = s.params
+    if isinstance(s, Constant):
+        return _Settles(1, "constant")
+    if isinstance(s, Decay):
+        # Linear until step ``steps``, base_lr from the first whole step at or after it.
+        return _Settles(math.ceil(p["steps"]) + 1, f"decay steps={p['steps']!r}")
+    if isinstance(s, OneCycle):
+        return _Settles(p["total_steps"], f"one_cycle total_steps={p['total_steps']!r}")
+    if isinstance(s, Momentum):
+        inner = p["schedule"]
+        if isinstance(inner, OneCycle):
+            return _Settles(inner.params["total_steps"],
+                            f"one_cycle total_steps={inner.params['total_steps']!r}")
+        return _cyclic_form(inner, p["base_momentum"], p["max_momentum"], True)
+    if isinstance(s, Cyclic):
+        return _cyclic_form(s, p["base_lr"], p["max_lr"], False)
+    if isinstance(s, Exponential):
+        # lr * gamma**i: a cycle of one step of height lr over 0, as the core computes it.
+        return _Cycles(1, None, p["lr"], 0.0, p["lr"], False, "gamma_steps", p["gamma"],
+                       "exponential")
+    if isinstance(s, StepDecay):
+        return _Cycles(p["step_size"], None, p["lr"], 0.0, p["lr"], False, "gamma_cycles",
+                       p["gamma"], f"step_decay step_size={p['step_size']!r}")
+    raise ValueError(f"no lookup plan is known for {type(s).__name__} schedules ({s!r})")
+
+
+def _cyclic_form(s: Cyclic, low, high, inverted):
+    p = s.params
+    if p["policy"] == "custom":
+        return _User(p["scale_fn"])
+    up = p["step_size"]
+    down = up if p["step_size_down"] is None else p["step_size_down"]
+    why = f"step_size={up!r}" + ("" if p["step_size_down"] is None
+                                 else f", step_size_down={down!r}")
+    return _Cycles(s.cycle_length, (up, down, p["shape"]), None, low, high, inverted,
+                   _ENVELOPE_OF[p["policy"], p["scale_mode"]], p["gamma"], why)
+
+
+# -- planning -----------------------------------------------------------------------------
+
+class _TooManyLeaves(Exception):
+    pass
+
+
+def _leaves(schedule: Schedule) -> list:
+    """``(start, length or None, schedule)`` for every non-chain schedule a chain
+    reaches, in order, each clipped as the chain clips it."""
+    out = []
+
+    def walk(s, start, length):
+        if not isinstance(s, Chain):
+            out.append((start, length, s))
+            if len(out) > _MAX_LEAVES:
+                raise _TooManyLeaves
+            return
+        at = 0
+        for sub, n in s.params["segments"]:
+            if length is not None and at >= length:
+                break
+            clip = n
+            if length is not None:
+                clip = length - at if n is None else min(n, length - at)
+            walk(sub, start + at, clip)
+            if n is not None:
+                at += n
+
+    walk(schedule, 0, None)
+    return out
+
+
+def _spine(schedule: Schedule):
+    """(first step of the open-ended tail, the tail) of a chain, or (its length, None)
+    for a finite one: without visiting any finite segment's insides."""
+    offset = 0
+    while isinstance(schedule, Chain):
+        segments = schedule.params["segments"]
+        if segments[-1][1] is not None:
+            return offset + schedule.total_steps, None
+        offset += sum(n for _, n in segments[:-1])
+        schedule = segments[-1][0]
+    return offset, schedule
+
+
+@dataclasses.dataclass
+class _TableSpec:
+    start: int
+    n: int
+    why: str
+    warn: int | None = None        # total_steps, for a user scale_fn's bounded table
+
+    @property
+    def nbytes(self) -> int:
+        return 4 * self.n
+
+
+@dataclasses.dataclass
+class _PeriodicSpec:
+    start: int
+    length: int | None
+    form: _Cycles
+    ticks: int
+    period_ticks: int
+    with_heights: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        if self.form.height is not None:
+            return 0
+        if self.form.envelope == "flat" and not self.with_heights:
+            return 4 * self.period_ticks
+        return 9 * self.period_ticks
+
+
+def _ticks(form: _Cycles) -> tuple[int, int]:
+    """(ticks per step, ticks per cycle): the coarsest power-of-two subdivision of a
+    step on which the cycle length is a whole number."""
+    period = form.period
+    for k in range(MAX_TICK_BITS + 1):
+        scaled = period * 2**k                    # exact: a power-of-two scaling
+        if scaled == math.floor(scaled):
+            return 2**k, int(scaled)
+    raise ValueError(
+        f"{form.why}: the cycle of {period!r} steps is not a multiple of "
+        f"2**-{MAX_TICK_BITS} steps, so no table of cycle offsets holds every step "
+        f"(Keras and Optax look values up instead of computing them); use a step size "
+        f"that is a whole number or a multiple of a power of two such as 1/64")
+
+
+def _leaf_spec(start, length, s, total_steps):
+    form = _form(s)
+    segment = f"a chain segment of {length} steps"
+    if isinstance(form, _Settles):
+        if length is not None and length < form.length:
+            return _TableSpec(start, length, segment)
+        return _TableSpec(start, form.length, form.why)
+    if isinstance(form, _User):
+        if length is not None:
+            return _TableSpec(start, length, segment + " with a scale_fn")
+        if total_steps is None:
+            raise ValueError(
+                f"total_steps=None, but the schedule cycles with a Python scale_fn "
+                f"({form.scale_fn!r}), which cannot run in a compiled graph: pass "
+                f"total_steps (the run length) to tabulate it; the LR then holds its "
+                f"last value from step total_steps on")
+        return _TableSpec(start, max(total_steps - start, 1), f"total_steps={total_steps}",
+                          warn=total_steps)
+    if length is not None and 4 * length <= _SMALL_TABLE_BYTES:
+        return _TableSpec(start, length, segment)
+    try:
+        ticks, period_ticks = _ticks(form)
+    except ValueError:
+        if length is not None and 4 * length <= MAX_TABLE_BYTES:
+            return _TableSpec(start, length, segment)
+        raise
+    spec = _PeriodicSpec(start, length, form, ticks, period_ticks)
+    if length is not None and 4 * length <= spec.nbytes:
+        return _TableSpec(start, length, segment)
+    if spec.nbytes > MAX_TABLE_BYTES:
+        _refuse(form.why, f"a cycle of {form.period!r} steps ({period_ticks} table "
+                f"entries)", spec.nbytes)
+    return spec
+
+
+def _merge_tables(specs: list, force: bool) -> list:
+    """Neighbouring table specs as one table (padded with the first one's held value)
+    where that costs little (``force``: whenever the budget allows)."""
+    out = [specs[0]]
+    for spec in specs[1:]:
+        last = out[-1]
+        if isinstance(last, _TableSpec) and isinstance(spec, _TableSpec) \
+                and last.warn is None and spec.warn is None:
+            merged = spec.start - last.start + spec.n
+            cheap = 4 * merged <= 2 * (last.nbytes + spec.nbytes) + 2**16
+            if (force or cheap) and 4 * merged <= MAX_TABLE_BYTES:
+                out[-1] = _TableSpec(last.start, merged, last.why)
+                continue
+        out.append(spec)
+    return out
+
+
+def _specs(schedule: Schedule, total_steps):
+    try:
+        specs = [_leaf_spec(*leaf, total_steps) for leaf in _leaves(schedule)]
+        specs = _merge_tables(specs, force=False)
+        if len(specs) > MAX_PIECES:
+            specs = _merge_tables(specs, force=True)
+    except _TooManyLeaves:
+        specs = None
+    if specs is None or len(specs) > MAX_PIECES:
+        # Too many pieces to evaluate in a graph: the finite front as one table.
+        front, tail = _spine(schedule)
+        what = (f"a chain of more than {MAX_PIECES} pieces, tabulated as one table of "
+                f"{front} steps")
+        if 4 * front > MAX_TABLE_BYTES:
+            _refuse(f"chain of {front} steps", what, 4 * front)
+        specs = [_TableSpec(0, front, what)] if front else []
+        if tail is not None:
+            specs.append(_leaf_spec(front, None, tail, total_steps))
+    total = sum(spec.nbytes for spec in specs)
+    if total > MAX_TABLE_BYTES:
+        big = max(specs, key=lambda spec: spec.nbytes)
+        why = big.why if isinstance(big, _TableSpec) else big.form.why
+        _refuse(why, f"the schedule's lookup tables ({len(specs)} pieces)", total)
+    return specs
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -134,192 +437,237 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def whole_run(schedule, total_steps) -> np.ndarray:
-    """The schedule's float32 values at steps ``0 .. total_steps - 1``, read-only.
+def _scaled_cyclic(form: _Cycles, ticks: int, low, high) -> Schedule:
+    """The cyclic window of ``form`` from ``low`` to ``high`` with time scaled by
+    ``ticks``: its value at step ``t`` is the original's at offset ``t / ticks``, bit for
+    bit (scaling by a power of two is exact, and ``t / (up * T) == (t / T) / up``)."""
+    up, down, shape = form.window
+    return Cyclic(low, high, up * ticks, down * ticks, shape=shape)
+
+
+def _build_periodic(spec: _PeriodicSpec) -> Periodic:
+    form, ticks, n = spec.form, spec.ticks, spec.period_ticks
+    values = heights = peaks = None
+    if form.height is None:
+        if form.envelope == "flat" and not spec.with_heights:
+            window = _scaled_cyclic(form, ticks, form.low, form.high)
+            if form.inverted:
+                window = window.momentum_schedule(form.low, form.high)
+            values = _frozen(window.array(n, dtype=np.float32))
+        else:
+            # From 0 to (high - low) the window policy gives (high - low) * w, the very
+            # height the core scales and adds to low (or takes from high).
+            heights = _frozen(_scaled_cyclic(form, ticks, 0.0, form.high - form.low)
+                              .array(n))
+            # From 0 to 1 it gives the window itself, so its peaks are exact.
+            peaks = _frozen(_scaled_cyclic(form, ticks, 0.0, 1.0).array(n) == 1.0)
+    return Periodic(period_ticks=n, ticks=ticks, values=values, heights=heights,
+                    peaks=peaks, height=None if form.height is None else float(form.height),
+                    low=float(form.low), high=float(form.high), inverted=form.inverted,
+                    envelope=form.envelope, gamma=float(form.gamma))
+
+
+def plan(schedule, total_steps=None) -> Plan:
+    """What an adapter should evaluate for ``schedule``: float32(``s(i)``) at every step.
 
     Args:
         schedule: any cyclr schedule.
-        total_steps: run length, an int >= 1 and at most ``MAX_TABLE_STEPS``.
+        total_steps: the run length (an int >= 1) or None. Only a cyclic schedule with
+            a Python ``scale_fn`` (which cannot run in a compiled graph) needs it: its
+            table stops there and the last value holds after (a UserWarning says so).
+            For every other schedule it changes nothing.
 
     Returns:
-        ``schedule.array(total_steps, dtype=numpy.float32)``, made read-only.
+        A :class:`Table`, :class:`Periodic` or :class:`Piecewise` with read-only
+        numpy arrays.
 
     Raises:
-        TypeError: for a non-schedule or a non-integer ``total_steps``.
-        ValueError: for ``total_steps < 1`` or above ``MAX_TABLE_STEPS``.
-    """
-    _check_schedule(schedule)
-    total_steps = v.count("total_steps", total_steps, minimum=1)
-    _check_size(total_steps, f"total_steps={total_steps}", _PERIODIC_HINT)
-    return _frozen(schedule.array(total_steps, dtype=np.float32))
+        TypeError: for a non-schedule, or a ``total_steps`` that is not an integer.
+        ValueError: for ``total_steps < 1``; None where a user ``scale_fn`` needs it; a
+            fractional cycle length that is not a multiple of ``2**-MAX_TICK_BITS``
+            steps; or tables above ``MAX_TABLE_BYTES``; each naming the argument.
 
-
-def _cyclic_part(schedule):
-    """(low, high, inverted, Cyclic params) for a Cyclic or a Momentum of one, else
-    None."""
-    if isinstance(schedule, Cyclic):
-        p = schedule.params
-        return p["base_lr"], p["max_lr"], False, p
-    if isinstance(schedule, Momentum) and isinstance(schedule.params["schedule"], Cyclic):
-        p = schedule.params
-        return p["base_momentum"], p["max_momentum"], True, p["schedule"].params
-    return None
-
-
-def _natural_length(schedule) -> int | None:
-    """Steps after which a finite schedule holds its value (its table length), or None
-    if it never settles."""
-    if isinstance(schedule, Constant):
-        return 1
-    if isinstance(schedule, OneCycle):
-        return schedule.params["total_steps"]
-    if isinstance(schedule, Momentum) and isinstance(schedule.params["schedule"], OneCycle):
-        return schedule.params["schedule"].params["total_steps"]
-    if isinstance(schedule, Decay):
-        # Linear until step ``steps``, base_lr from the first whole step at or after it.
-        return int(np.ceil(schedule.params["steps"])) + 1
-    if isinstance(schedule, Chain):
-        segments = schedule.params["segments"]
-        if segments[-1][1] is not None:
-            return schedule.total_steps
-        tail = _natural_length(segments[-1][0])
-        return None if tail is None else sum(n for _, n in segments[:-1]) + tail
-    return None
-
-
-def _periodic_tail(schedule, offset: int, whole: Schedule) -> Periodic | None:
-    """The Periodic plan of ``whole`` whose open-ended cyclic part ``schedule`` starts
-    at step ``offset``; None when ``schedule`` is not endless and cyclic."""
-    if isinstance(schedule, Chain):
-        segments = schedule.params["segments"]
-        if segments[-1][1] is not None:
-            return None
-        return _periodic_tail(segments[-1][0], offset + sum(n for _, n in segments[:-1]),
-                              whole)
-    part = _cyclic_part(schedule)
-    if part is None:
-        return None
-    low, high, inverted, p = part
-    if p["policy"] == "custom":
-        raise ValueError(
-            f"schedule has a custom scale_fn ({p['scale_fn']!r}), a Python function that "
-            f"cannot run inside a compiled graph; pass total_steps to tabulate the "
-            f"whole run instead")
-    period = schedule.cycle_length if isinstance(schedule, Cyclic) \
-        else schedule.params["schedule"].cycle_length
-    if float(period) != int(period):
-        raise ValueError(
-            f"an endless cyclic schedule is tabulated one cycle at a time, so its cycle "
-            f"length step_size + step_size_down must be a whole number, got {period!r}; "
-            f"pass total_steps to tabulate the whole run instead")
-    period = int(period)
-    _check_size(period, f"one cycle of {period} steps", _RUN_HINT)
-    _check_size(offset, f"the {offset} steps before the cyclic part", _RUN_HINT)
-    # The triangular policy from 0 to (high - low) gives (high - low) * w, the very
-    # height the core scales and adds to low, window shape and step sizes included.
-    heights = Cyclic(0.0, high - low, p["step_size"], p["step_size_down"],
-                     shape=p["shape"]).array(period)
-    # From 0 to 1 the same policy gives the window itself, so its peaks are exact.
-    window = Cyclic(0.0, 1.0, p["step_size"], p["step_size_down"],
-                    shape=p["shape"]).array(period)
-    return Periodic(
-        offset=offset,
-        prefix=_frozen(whole.array(offset, dtype=np.float32)),
-        period=period,
-        values=_frozen(whole.array(period, start=offset, dtype=np.float32)),
-        heights=_frozen(heights),
-        peaks=_frozen(window == 1.0),
-        low=float(low),
-        high=float(high),
-        inverted=inverted,
-        envelope=_ENVELOPE_OF[p["policy"], p["scale_mode"]],
-        gamma=float(p["gamma"]),
-    )
-
-
-def periodic(schedule) -> Periodic:
-    """The :class:`Periodic` plan of an endless cyclic schedule.
-
-    Endless cyclic schedules are ``Cyclic`` schedules, their momentum schedules, and
-    open-ended chains whose last segment is one of those (the chain's earlier steps
-    become the plan's ``prefix``).
-
-    Raises:
-        TypeError: for a non-schedule.
-        ValueError: for any other schedule, a custom ``scale_fn``, a cycle length that
-            is not a whole number, or a table above ``MAX_TABLE_STEPS``.
-    """
-    _check_schedule(schedule)
-    plan_ = _periodic_tail(schedule, 0, schedule)
-    if plan_ is None:
-        raise ValueError(
-            f"schedule {schedule!r} is not an endless cyclic schedule (a cyclic schedule, "
-            f"its momentum schedule, or a chain ending in one); pass total_steps")
-    return plan_
-
-
-def plan(schedule, total_steps) -> np.ndarray | Periodic:
-    """What an adapter should look up for ``schedule``.
-
-    Args:
-        schedule: any cyclr schedule.
-        total_steps: the run length (an int >= 1): the whole run is tabulated and held
-            after its end. Or None: an endless cyclic schedule gets a :class:`Periodic`
-            plan; a schedule that settles (constant, one_cycle, decay, finite chains)
-            gets the table up to the step from which it holds its value.
-
-    Returns:
-        A read-only float32 array (whole run) or a :class:`Periodic`.
-
-    Raises:
-        TypeError, ValueError: for a bad ``total_steps`` (naming it), or None for a
-            schedule that neither cycles nor settles (exponential, step_decay).
+    Examples:
+        >>> import cyclr
+        >>> from cyclr import tables
+        >>> p = tables.plan(cyclr.chain((cyclr.constant(0.5), 2), cyclr.exponential(1.0, 0.5)))
+        >>> p.starts, p.pieces[0].values.tolist(), p.pieces[1].envelope
+        ((0, 2), [0.5], 'gamma_steps')
     """
     _check_schedule(schedule)
     total_steps = check_total_steps(total_steps)
-    if total_steps is not None:
-        return whole_run(schedule, total_steps)
-    found = _periodic_tail(schedule, 0, schedule)
-    if found is not None:
-        return found
-    length = _natural_length(schedule)
-    if length is None:
-        raise ValueError(
-            f"total_steps=None needs a schedule that cycles or settles, but {schedule!r} "
-            f"changes forever; pass total_steps (the run length)")
-    _check_size(length, f"{schedule!r}", _RUN_HINT)
-    return _frozen(schedule.array(length, dtype=np.float32))
+    specs = _specs(schedule, total_steps)
+    pieces = []
+    for spec in specs:
+        if isinstance(spec, _TableSpec):
+            pieces.append(Table(_frozen(schedule.array(spec.n, start=spec.start,
+                                                       dtype=np.float32))))
+        else:
+            pieces.append(_build_periodic(spec))
+    for spec in specs:
+        if isinstance(spec, _TableSpec) and spec.warn is not None:
+            warnings.warn(
+                f"the schedule cycles with a Python scale_fn, tabulated for "
+                f"total_steps={spec.warn} steps: from step {spec.warn} on, the value "
+                f"holds at the one of step {spec.warn - 1}", UserWarning, stacklevel=2)
+    lengths = [spec.n if isinstance(spec, _TableSpec) else spec.length for spec in specs]
+    if len(pieces) == 1 and (isinstance(pieces[0], Table) or lengths[0] is None):
+        return pieces[0]
+    # A table holds its own last value: the piece after a table spec's rows holds too.
+    return Piecewise(starts=tuple(spec.start for spec in specs), lengths=tuple(lengths),
+                     pieces=tuple(pieces))
 
 
-def envelope_factor(plan: Periodic, c, j):
-    """The envelope factor ``f`` of ``plan`` for 0-based cycle ``c`` and local step ``j``.
+def periodic(schedule, *, heights: bool = False) -> Periodic:
+    """The :class:`Periodic` plan of a built-in cyclic schedule (or its momentum
+    schedule), as TFA-style classes need it to multiply their own ``scale_fn`` in.
 
-    ``c`` and ``j`` are float64 arrays or tensors of any framework with ``**`` (numpy,
-    jax.numpy, Keras ops tensors): the adapters evaluate this inside their graphs.
+    Args:
+        schedule: a ``Cyclic`` schedule without a ``scale_fn``, or its momentum.
+        heights: give ``heights`` and ``peaks`` even for a flat envelope.
+
+    Raises:
+        TypeError: for a non-schedule.
+        ValueError: for any other schedule, a cycle length that is not a multiple of
+            ``2**-MAX_TICK_BITS`` steps, or tables above ``MAX_TABLE_BYTES``.
     """
-    if plan.envelope == "halving":
+    _check_schedule(schedule)
+    form = None if isinstance(schedule, Chain) else _form(schedule)
+    if not isinstance(form, _Cycles) or form.window is None:
+        raise ValueError(f"schedule {schedule!r} is not a cyclic schedule with a "
+                         f"built-in policy, nor its momentum schedule")
+    ticks, period_ticks = _ticks(form)
+    spec = _PeriodicSpec(0, None, form, ticks, period_ticks, with_heights=heights)
+    if spec.nbytes > MAX_TABLE_BYTES:
+        _refuse(form.why, f"a cycle of {form.period!r} steps ({period_ticks} table "
+                f"entries)", spec.nbytes)
+    return _build_periodic(spec)
+
+
+def _arrays(p: Plan):
+    if isinstance(p, Piecewise):
+        for piece in p.pieces:
+            yield from _arrays(piece)
+    elif isinstance(p, Table):
+        yield p.values
+    else:
+        yield from (a for a in (p.values, p.heights, p.peaks) if a is not None)
+
+
+def nbytes(p: Plan) -> int:
+    """Bytes of every array the plan keeps."""
+    return sum(int(a.nbytes) for a in _arrays(p))
+
+
+def convert(p: Plan, to_tensor: Callable) -> Plan:
+    """The same plan with each numpy array ``a`` replaced by ``to_tensor(a)`` (which
+    should keep its dtype): adapters keep the result and drop the numpy copies."""
+    if isinstance(p, Piecewise):
+        return dataclasses.replace(p, pieces=tuple(convert(q, to_tensor) for q in p.pieces))
+    if isinstance(p, Table):
+        return Table(to_tensor(p.values))
+    return dataclasses.replace(p, **{k: None if getattr(p, k) is None
+                                     else to_tensor(getattr(p, k))
+                                     for k in ("values", "heights", "peaks")})
+
+
+# -- evaluation, with any framework's ops ------------------------------------------------
+
+def envelope_factor(p: Periodic, c, j):
+    """The envelope factor ``f`` of ``p`` for 0-based cycle ``c`` and local step ``j``,
+    both float64 arrays or tensors of any framework with ``**`` (numpy, jax.numpy,
+    Keras ops tensors): the core's ``pow(2, -c)``, ``pow(gamma, j)``, ``pow(gamma, c)``."""
+    if p.envelope == "halving":
         return 2.0 ** -c
-    if plan.envelope == "gamma_steps":
-        return plan.gamma ** j
-    return plan.gamma ** c                                   # gamma_cycles
+    if p.envelope == "gamma_steps":
+        return p.gamma ** j
+    return p.gamma ** c                                      # gamma_cycles
 
 
-def periodic_value(plan: Periodic, height, f, peak, where):
+def periodic_value(p: Periodic, height, f, peak, where):
     """``low + height * f`` (``high - height * f`` for momentum) with the core's guards:
     a full-amplitude peak is the bound itself, and no value passes a bound.
 
-    ``height`` and ``f`` are float64 and ``peak`` bool arrays or tensors (``heights[t]``,
-    ``envelope_factor(...)``, ``peaks[t]``); ``where`` is the framework's ``where``.
-    The result is float64: round it once to float32.
+    ``height`` and ``f`` are float64 and ``peak`` bool arrays or tensors (``peak``
+    None: no tick is a peak that matters); ``where`` is the framework's ``where``. The
+    result is float64: round it once to float32.
     """
-    pinned = peak & (f == 1.0)
-    if plan.inverted:
-        value = plan.high - height * f
-        return where(pinned | (value < plan.low), plan.low, value)
-    value = plan.low + height * f
-    return where(pinned | (value > plan.high), plan.high, value)
+    if p.inverted:
+        value = p.high - height * f
+        past = value < p.low
+    else:
+        value = p.low + height * f
+        past = value > p.high
+    if peak is not None:
+        past = past | (peak & (f == 1.0))
+    return where(past, p.low if p.inverted else p.high, value)
 
 
-__all__ = ["ENVELOPES", "MAX_TABLE_STEPS", "Periodic", "check_total_steps",
-           "envelope_factor", "periodic", "periodic_value",
-           "plan", "whole_run"]
+def evaluate(p: Plan, step, ops, factor: Callable | None = None):
+    """The float32 value of plan ``p`` at ``step``, built from a framework's ops.
+
+    Args:
+        p: a plan (usually after :func:`convert`).
+        step: int64 array or tensor of steps >= 0, any shape.
+        ops: an object with ``gather(table, index)`` (int64 indices within bounds),
+            ``where``, ``minimum``, ``maximum`` (tensor and Python int), ``float64(x)``
+            and ``float32(x)`` (casts); ``//``, ``%``, ``*``, ``-`` on int64 tensors
+            and Python ints are used as operators.
+        factor: for :class:`Periodic` plans, a function of (float64 0-based cycle,
+            int64 local step) giving the float64 factor instead of the envelope's
+            (TFA-style ``scale_fn``); then ``heights`` are used, never ``values``.
+
+    Returns:
+        float32 values of ``step``'s shape.
+    """
+    if not isinstance(p, Piecewise):
+        return _evaluate_piece(p, step, ops, factor)
+    value = None
+    for start, length, piece in zip(p.starts, p.lengths, p.pieces):
+        local = step if start == 0 else ops.maximum(step - start, 0)
+        if length is not None and not isinstance(piece, Table):
+            local = ops.minimum(local, length - 1)
+        v = _evaluate_piece(piece, local, ops, factor)
+        value = v if value is None else ops.where(step >= start, v, value)
+    return value
+
+
+def _evaluate_piece(p, j, ops, factor):
+    if isinstance(p, Table):
+        return ops.gather(p.values, ops.minimum(j, _len(p.values) - 1))
+    n, ticks = p.period_ticks, p.ticks
+    flat = factor is None and p.values is not None
+    if ticks == 1:
+        if flat:
+            return ops.gather(p.values, j % n)
+        u = j // n
+        t = j - u * n
+        c = ops.float64(u)
+    else:
+        u = j // n
+        r = (j - u * n) * ticks                  # < n * ticks: no overflow
+        q = r // n
+        t = r - q * n
+        if flat:
+            return ops.gather(p.values, t)
+        c = ops.float64(u) * float(ticks) + ops.float64(q)
+    if factor is not None:
+        f = factor(c, j)
+    elif p.envelope == "gamma_steps":
+        f = envelope_factor(p, c, ops.float64(j))
+    else:
+        f = envelope_factor(p, c, None)
+    if p.heights is None:
+        height, peak = p.height, None
+    else:
+        height, peak = ops.gather(p.heights, t), ops.gather(p.peaks, t)
+    return ops.float32(periodic_value(p, height, f, peak, ops.where))
+
+
+def _len(a) -> int:
+    return int(a.shape[0])
+
+
+__all__ = ["ENVELOPES", "MAX_PIECES", "MAX_TABLE_BYTES", "MAX_TICK_BITS", "Periodic",
+           "Piecewise", "Plan", "Table", "check_total_steps", "convert", "envelope_factor",
+           "evaluate", "nbytes", "periodic", "periodic_value", "plan"]

@@ -1,7 +1,9 @@
-"""cyclr.tables: the numbers the Keras and Optax adapters gather from."""
+"""cyclr.tables: the plans the Keras and Optax adapters evaluate, against the core's
+float32 values at every step, and the byte budget of their tables."""
 
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -13,20 +15,35 @@ from cyclr import tables
 from strategies import builtin_cyclic
 
 int_sizes = st.integers(min_value=1, max_value=300)
+# multiples of 1/64 and 1/1024: fractional step sizes whose cycles are dyadic
+dyadic_sizes = st.builds(lambda n, k: n / 2**k, st.integers(1, 2000), st.sampled_from([1, 6, 10]))
 big_steps = st.integers(min_value=0, max_value=2**62)
 
 
-def evaluate(plan, i):
-    """The value a Periodic plan describes at step ``i``, read literally from its
-    docstring, in Python floats (whose ``**`` is C ``pow``, as the core's)."""
-    if i < plan.offset:
-        return plan.prefix[i]
-    j = i - plan.offset
-    c, t = divmod(j, plan.period)
-    f = {"flat": 1.0, "halving": 2.0 ** -c, "gamma_steps": plan.gamma ** j,
+def literal(plan, i):
+    """The value a plan describes at step ``i``, read from the docstrings of Table,
+    Periodic and Piecewise, in Python ints and floats (whose ``**`` is C ``pow``)."""
+    if isinstance(plan, tables.Piecewise):
+        k = max(k for k, start in enumerate(plan.starts) if start <= i)
+        j = i - plan.starts[k]
+        if plan.lengths[k] is not None:
+            j = min(j, plan.lengths[k] - 1)
+        return literal(plan.pieces[k], j)
+    if isinstance(plan, tables.Table):
+        return plan.values[min(i, plan.values.size - 1)]
+    n, ticks = plan.period_ticks, plan.ticks
+    u, r = divmod(i, n)
+    q, t = divmod(r * ticks, n)
+    c = u * ticks + q
+    if plan.values is not None:
+        assert plan.envelope == "flat"
+        return plan.values[t]
+    f = {"flat": 1.0, "halving": 2.0 ** -c, "gamma_steps": plan.gamma ** i,
          "gamma_cycles": plan.gamma ** c}[plan.envelope]
-    h = float(plan.heights[t])
-    pinned = bool(plan.peaks[t]) and f == 1.0
+    if plan.heights is None:
+        h, pinned = plan.height, False
+    else:
+        h, pinned = float(plan.heights[t]), bool(plan.peaks[t]) and f == 1.0
     if plan.inverted:
         v = plan.high - h * f
         return np.float32(plan.low if pinned or v < plan.low else v)
@@ -34,97 +51,302 @@ def evaluate(plan, i):
     return np.float32(plan.high if pinned or v > plan.high else v)
 
 
+class NumpyOps:
+    """numpy as the framework of ``tables.evaluate``."""
+    gather = staticmethod(lambda table, index: table[index])
+    where = staticmethod(np.where)
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+    float64 = staticmethod(lambda x: np.asarray(x, np.float64))
+    float32 = staticmethod(lambda x: np.asarray(x, np.float32))
+
+
 def core32(s, i):
     return s.array(1, start=i, dtype=np.float32)[0]
 
 
+def probe_steps(plan, extra=()):
+    """Steps around every piece boundary and cycle end, and far away."""
+    steps = set(range(40)) | {2**24 + 1, 2**31 - 1, 2**40 + 3, 2**40 + 77, 10**15 + 11}
+    starts = plan.starts if isinstance(plan, tables.Piecewise) else (0,)
+    pieces = plan.pieces if isinstance(plan, tables.Piecewise) else (plan,)
+    for start, piece in zip(starts, pieces):
+        span = piece.values.size if isinstance(piece, tables.Table) else \
+            -(-piece.period_ticks // piece.ticks) * 3
+        for k in range(-2, min(span, 400) + 3):
+            if start + k >= 0:
+                steps.add(start + k)
+        steps.update(start + span + k for k in range(-2, 3))
+    return sorted(i for i in steps | set(extra) if i >= 0)
+
+
+def assert_plan_is_the_core(s, plan, extra=()):
+    steps = probe_steps(plan, extra)
+    got = tables.evaluate(plan, np.asarray(steps, np.int64), NumpyOps)
+    assert got.dtype == np.float32
+    for i, value in zip(steps, got):
+        expected = core32(s, i)
+        assert literal(plan, i) == expected, (i, literal(plan, i), expected)
+        assert value == expected, i
+
+
 @st.composite
-def endless_cyclic(draw):
-    """Cyclic schedules with whole step sizes, maybe cycled momentum, maybe after a
-    chain prefix."""
-    s = draw(builtin_cyclic(st.tuples(int_sizes, st.one_of(st.none(), int_sizes))))
-    if draw(st.booleans()):
-        s = cyclr.chain((cyclr.one_cycle(1.0, 50), draw(st.integers(1, 80))),
-                        (cyclr.constant(0.3), draw(st.integers(1, 20))), s)
-    return s
+def any_cyclic(draw):
+    """Built-in cyclic schedules, whole or dyadic fractional step sizes, maybe cycled
+    momentum."""
+    sizes = st.one_of(int_sizes, dyadic_sizes)
+    return draw(builtin_cyclic(st.tuples(sizes, st.one_of(st.none(), sizes))))
 
 
-@given(endless_cyclic(), st.lists(big_steps, min_size=1, max_size=8))
+baselines = st.one_of(
+    st.builds(cyclr.constant, st.floats(0.0, 1.0)),
+    st.builds(cyclr.decay, st.just(1.0), st.floats(0.0, 1.0), st.one_of(int_sizes, dyadic_sizes)),
+    st.builds(cyclr.exponential, st.floats(1e-3, 1.0), st.floats(0.5, 1.0)),
+    st.builds(cyclr.step_decay, st.floats(1e-3, 1.0), st.floats(0.1, 1.0),
+              st.one_of(int_sizes, dyadic_sizes)),
+    st.builds(cyclr.one_cycle, st.floats(1e-3, 1.0), st.integers(20, 400),
+              three_phase=st.booleans()),
+)
+
+
+@given(any_cyclic(), st.lists(big_steps, max_size=6))
 @example(cyclr.triangular2(0.0, 1.0, 3), [0, 3, 6, 9, 2**40, 2**62 - 1])
 @example(cyclr.exp_range(0.1, 1.0, 7, gamma=0.99, scale_mode="cycle"), [14, 13, 2**24 + 1])
-def test_periodic_plan_gives_the_core_float32_value_at_any_step(s, steps):
-    plan = tables.periodic(s)
-    offsets = [plan.offset + k for k in range(-2, plan.period + 2) if plan.offset + k >= 0]
-    for i in steps + offsets:
-        assert evaluate(plan, i) == core32(s, i), i
+@example(cyclr.triangular2(1e-3, 6e-3, 2 * 1797 / 64), [112, 113, 1797, 1798])   # TFA users
+@example(cyclr.exp_range(0.1, 0.9, 1.5, step_size_down=2.25, gamma=0.999, shape="hann")
+         .momentum_schedule(0.85, 0.95), [2**40 + 5])
+def test_cyclic_plans_give_the_core_float32_value_at_any_step(s, steps):
+    plan = tables.plan(s)
+    assert isinstance(plan, tables.Periodic)
+    assert_plan_is_the_core(s, plan, [i for i in steps if i < 2**53])
 
 
-@given(endless_cyclic(), st.integers(0, 10**9))
-def test_flat_values_are_every_cycle_of_the_schedule(s, k):
-    plan = tables.periodic(s)
-    start = plan.offset + k * plan.period
-    if plan.envelope == "flat":
-        assert np.array_equal(plan.values, s.array(plan.period, start=start, dtype=np.float32))
-    assert np.array_equal(plan.values, s.array(plan.period, start=plan.offset,
-                                               dtype=np.float32))
-    assert np.array_equal(plan.prefix, s.array(plan.offset, dtype=np.float32))
+@given(baselines, st.lists(big_steps, max_size=4))
+def test_baseline_plans_give_the_core_float32_value_at_any_step(s, steps):
+    assert_plan_is_the_core(s, tables.plan(s), steps)
 
 
-def test_periodic_plan_fields():
-    s = cyclr.chain((cyclr.constant(0.5), 3),
-                    cyclr.triangular2(0.25, 0.75, 2, step_size_down=4, shape="hann"))
-    plan = tables.periodic(s)
-    assert (plan.offset, plan.period, plan.envelope, plan.inverted) == (3, 6, "halving", False)
-    assert (plan.low, plan.high) == (0.25, 0.75)
-    assert plan.prefix.tolist() == [0.5, 0.5, 0.5]
-    # hann window: 0, 1 at the peak (t = 2), back down over 4 steps
+def test_fractional_heights_are_the_core_heights_at_fractional_offsets():
+    # one cycle of 1797 ticks at 16 ticks per step: the table at tick t holds the
+    # window at offset t/16 of a step, which whole steps reach every 16 cycles
+    s = cyclr.triangular2(0.0, 1.0, 2 * 1797 / 64, shape="hann")
+    plan = tables.plan(s)
+    assert (plan.ticks, plan.period_ticks) == (16, 1797)
+    inner = cyclr.triangular(0.0, 1.0, 2 * 1797 / 64, shape="hann")
+    values = inner.array(1797 * 16)            # 16 cycles, every offset once
+    for i in range(0, 1797 * 16, 7):
+        t = (i * 16) % 1797
+        assert plan.heights[t] == values[i], i
+
+
+@pytest.mark.parametrize("s, kind", [
+    (cyclr.constant(0.25), tables.Table),
+    (cyclr.decay(1.0, 0.5, 2.5), tables.Table),
+    (cyclr.one_cycle(0.1, 300), tables.Table),
+    (cyclr.one_cycle(0.1, 300).momentum_schedule(0.85, 0.95), tables.Table),
+    (cyclr.triangular(0.1, 1.0, 5), tables.Periodic),
+    (cyclr.exponential(0.1, 0.99), tables.Periodic),
+    (cyclr.step_decay(0.1, 0.5, 10), tables.Periodic),
+    (cyclr.chain((cyclr.constant(0.1), 3), cyclr.exponential(0.1, 0.9)), tables.Piecewise),
+], ids=repr)
+def test_plan_kinds(s, kind):
+    assert type(tables.plan(s)) is kind
+
+
+def test_plan_fields():
+    p = tables.plan(cyclr.triangular2(0.25, 0.75, 2, step_size_down=4, shape="hann"))
+    assert (p.period_ticks, p.ticks, p.envelope, p.inverted) == (6, 1, "halving", False)
+    assert (p.low, p.high, p.values, p.height) == (0.25, 0.75, None, None)
     r = 0.5 * np.cos(np.pi / 4)
-    np.testing.assert_allclose(plan.heights, 0.5 * np.array([0, 0.5, 1, 0.5 + r, 0.5, 0.5 - r]),
+    np.testing.assert_allclose(p.heights, 0.5 * np.array([0, 0.5, 1, 0.5 + r, 0.5, 0.5 - r]),
                                rtol=1e-15)
-    m = tables.periodic(cyclr.triangular(0.1, 1.0, 5).momentum_schedule(0.85, 0.95))
+    assert p.peaks.tolist() == [False, False, True, False, False, False]
+    flat = tables.plan(cyclr.triangular(0.0, 1.0, 2))
+    assert (flat.values.tolist(), flat.heights, flat.peaks) == ([0.0, 0.5, 1.0, 0.5], None, None)
+    m = tables.plan(cyclr.triangular(0.1, 1.0, 5).momentum_schedule(0.85, 0.95))
     assert m.inverted and (m.low, m.high) == (0.85, 0.95)
-    for arr in (plan.prefix, plan.values, plan.heights):
+    e = tables.plan(cyclr.exponential(0.5, 0.9))
+    assert (e.period_ticks, e.height, e.low, e.high, e.envelope) == (1, 0.5, 0.0, 0.5,
+                                                                     "gamma_steps")
+    d = tables.plan(cyclr.step_decay(0.5, 0.9, 2.5))
+    assert (d.period_ticks, d.ticks, d.height, d.envelope) == (5, 2, 0.5, "gamma_cycles")
+    assert tables.nbytes(e) == tables.nbytes(d) == 0
+    for arr in (p.heights, p.peaks, flat.values):
         assert not arr.flags.writeable
-
-
-def test_fractional_step_sizes_with_a_whole_cycle_length():
-    s = cyclr.triangular2(0.0, 1.0, 2.5)
-    plan = tables.periodic(s)
-    assert plan.period == 5
-    for i in [0, 1, 2, 3, 4, 5, 12, 10**6 + 3]:
-        assert evaluate(plan, i) == core32(s, i)
-    s = cyclr.exp_range(0.0, 1.0, 1.5, step_size_down=2.5, gamma=0.9)
-    assert tables.periodic(s).period == 4
-
-
-def test_whole_run_is_the_core_float32_array_read_only():
-    for s in (cyclr.one_cycle(0.1, 300), cyclr.exp_range(1e-4, 1e-2, 17, gamma=0.999),
-              cyclr.chain((cyclr.triangular2(0.0, 1.0, 5), 40), cyclr.exponential(0.5, 0.9))):
-        table = tables.whole_run(s, 500)
-        assert table.dtype == np.float32 and table.shape == (500,)
-        assert np.array_equal(table, s.array(500, dtype=np.float32))
-        assert not table.flags.writeable
-        assert tables.plan(s, 500).tolist() == table.tolist()
-    assert tables.whole_run(cyclr.constant(0.5), np.int64(3)).tolist() == [0.5] * 3
+    with_heights = tables.periodic(cyclr.triangular(0.0, 1.0, 2), heights=True)
+    assert with_heights.values is None and with_heights.heights.tolist() == [0, 0.5, 1, 0.5]
 
 
 @pytest.mark.parametrize("s, length", [
     (cyclr.one_cycle(0.1, 300), 300),
-    (cyclr.one_cycle(0.1, 300).momentum_schedule(0.85, 0.95), 300),
     (cyclr.constant(0.25), 1),
     (cyclr.decay(1.0, 0.5, 4), 5),
     (cyclr.decay(1.0, 0.5, 2.5), 4),
-    (cyclr.chain((cyclr.triangular(0.0, 1.0, 3), 10), (cyclr.constant(0.5), 4)), 14),
+    (cyclr.chain((cyclr.triangular(0.0, 1.0, 3), 10), (cyclr.constant(0.5), 4)), 11),
     (cyclr.chain((cyclr.constant(0.5), 7), cyclr.one_cycle(0.1, 20)), 27),
 ])
-def test_plan_without_total_steps_tabulates_a_schedule_until_it_settles(s, length):
-    table = tables.plan(s, None)
-    assert table.shape == (length,)
-    assert np.array_equal(table, s.array(length, dtype=np.float32))
-    # the schedule really holds the last entry from there on
-    later = s.array(50, start=length - 1, dtype=np.float32)
-    assert np.all(later == table[-1])
-    assert core32(s, 10**15) == table[-1]
+def test_settling_schedules_are_tabulated_until_they_hold(s, length):
+    table = tables.plan(s)
+    assert isinstance(table, tables.Table) and table.values.shape == (length,)
+    assert np.array_equal(table.values, s.array(length, dtype=np.float32))
+    later = s.array(50, start=length - 1, dtype=np.float32)      # really held from there
+    assert np.all(later == table.values[-1])
+    assert core32(s, 10**15) == table.values[-1]
+
+
+CHAINS = {
+    "finite": cyclr.chain((cyclr.one_cycle(0.1, 40), 40),
+                          (cyclr.triangular2(0.1, 1.0, 3000), 500_000),
+                          (cyclr.exp_range(0.1, 1.0, 2.5, gamma=0.9999), 300_000)),
+    "open-ended": cyclr.chain((cyclr.one_cycle(0.1, 40), 40),
+                              (cyclr.triangular2(0.1, 1.0, 3000), 500_000),
+                              cyclr.exp_range(0.1, 1.0, 7, gamma=0.99, scale_mode="cycle")),
+    "nested": cyclr.chain((cyclr.chain((cyclr.constant(0.2), 5), cyclr.exponential(1.0, 0.99)),
+                           77),
+                          (cyclr.chain((cyclr.decay(1.0, 0.1, 1000), 300),
+                                       (cyclr.step_decay(0.5, 0.5, 1.5), 10**9)), 2 * 10**9),
+                          cyclr.chain((cyclr.triangular(0.2, 0.4, 10), 25),
+                                      cyclr.one_cycle(0.3, 50))),
+    "long segments": cyclr.chain((cyclr.step_decay(0.5, 0.9, 10**6), 10**12),
+                                 (cyclr.triangular(0.0, 1.0, 2**20, shape="welch"), 2**40),
+                                 cyclr.exponential(0.3, 1 - 1e-9)),
+    "momentum": cyclr.chain((cyclr.one_cycle(0.1, 40), 40),
+                            cyclr.triangular(0.1, 1.0, 5)).momentum_schedule(0.85, 0.95),
+}
+
+
+@pytest.mark.parametrize("name", CHAINS)
+def test_chain_plans_give_the_core_float32_value_at_any_step(name):
+    s = CHAINS[name]
+    plan = tables.plan(s)
+    assert isinstance(plan, tables.Piecewise)
+    assert len(plan.pieces) <= 4
+    total = s.total_steps or 0
+    assert_plan_is_the_core(s, plan, [total + k for k in range(-3, 4) if total + k >= 0])
+
+
+def test_short_chain_segments_merge_into_one_table():
+    segments = [(cyclr.triangular(0.1, 0.2 + k / 1000, 3 + k % 5), 7 + k % 11)
+                for k in range(500)]
+    s = cyclr.chain(*segments, cyclr.triangular2(0.0, 1.0, 4))
+    plan = tables.plan(s)
+    assert len(plan.pieces) == 2 and isinstance(plan.pieces[0], tables.Table)
+    assert_plan_is_the_core(s, plan)
+
+
+def test_chains_with_too_many_pieces_tabulate_their_front():
+    # 200 long cyclic segments cannot all be graph pieces: the front becomes one table
+    s = cyclr.chain(*[(cyclr.exp_range(0.1, 0.5, 1000 + k, gamma=0.99), 300_000)
+                      for k in range(30)], cyclr.triangular(0.0, 1.0, 3))
+    plan = tables.plan(s)
+    assert len(plan.pieces) <= tables.MAX_PIECES
+    assert tables.nbytes(plan) <= tables.MAX_TABLE_BYTES
+    assert_plan_is_the_core(s, plan, [299_999, 300_000, 8_999_999, 9_000_000])
+    many = cyclr.chain(*[(cyclr.exp_range(0.1, 0.5, 1000 + k, gamma=0.99), 10**7)
+                         for k in range(100)], cyclr.triangular(0.0, 1.0, 3))
+    with pytest.raises(ValueError, match="MAX_TABLE_BYTES"):
+        tables.plan(many)
+
+
+def test_shared_sub_chains_plan_in_bounded_work():
+    c = cyclr.chain((cyclr.triangular(0.0, 1.0, 2), 3), cyclr.exponential(0.5, 0.9))
+    for _ in range(11):                           # 3**11 leaves if walked naively
+        c = cyclr.chain((c, 1), (c, 2), c)
+    plan = tables.plan(c)
+    assert len(plan.pieces) <= tables.MAX_PIECES
+    assert_plan_is_the_core(c, plan, [47, 48, 49, 50, 10**6])
+
+
+def test_total_steps_changes_nothing_but_a_scale_fn_table():
+    for s in [cyclr.triangular(0.001, 0.006, 15), cyclr.one_cycle(0.1, 60),
+              CHAINS["open-ended"], cyclr.exponential(0.1, 0.99)]:
+        a, b = tables.plan(s), tables.plan(s, 50)
+        steps = np.asarray(probe_steps(a), np.int64)
+        assert np.array_equal(tables.evaluate(a, steps, NumpyOps),
+                              tables.evaluate(b, steps, NumpyOps))
+    s = cyclr.triangular(0.001, 0.006, 15)
+    assert tables.evaluate(tables.plan(s, total_steps=50), np.int64(99), NumpyOps) == core32(s, 99)
+
+
+def half_per_cycle(k):
+    return 0.5 ** (k - 1)
+
+
+def test_a_user_scale_fn_needs_total_steps_and_warns_that_it_holds():
+    s = cyclr.cyclic(0.1, 1.0, 4, scale_fn=half_per_cycle)
+    with pytest.raises(ValueError, match="total_steps=None.*scale_fn"):
+        tables.plan(s)
+    with pytest.warns(UserWarning, match=r"total_steps=50 .*from step 50 on"):
+        plan = tables.plan(s, 50)
+    assert np.array_equal(plan.values, s.array(50, dtype=np.float32))
+    assert tables.evaluate(plan, np.int64(10**9), NumpyOps) == core32(s, 49)
+    # inside a finite chain segment it is tabulated whole: nothing to bound, no warning
+    c = cyclr.chain((s, 30), cyclr.triangular(0.1, 1.0, 4))
+    assert_plan_is_the_core(c, tables.plan(c))
+    m = s.momentum_schedule(0.85, 0.95)
+    with pytest.raises(ValueError, match="total_steps"):
+        tables.plan(m)
+
+
+# -- budget -------------------------------------------------------------------------------
+
+def peak_bytes(call):
+    tracemalloc.start()
+    try:
+        try:
+            call()
+        except ValueError as e:
+            error = e
+        else:
+            error = None
+        return tracemalloc.get_traced_memory()[1], error
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("s, match", [
+    (cyclr.triangular(0.1, 1.0, 33554432), r"step_size=33554432: a cycle of 67108864 steps"),
+    (cyclr.triangular2(0.1, 1.0, 4, step_size_down=2**23), r"step_size_down=8388608"),
+    (cyclr.exp_range(0.1, 1.0, 2**22, gamma=0.9), r"step_size=4194304"),
+    (cyclr.triangular2(0.1, 1.0, 2**13 + 2**-10), r"step_size=8192.0009765625"),
+    (cyclr.one_cycle(0.1, 2**24 + 1), r"one_cycle total_steps=16777217"),
+    (cyclr.decay(1.0, 0.5, 10**12), r"decay steps=1000000000000"),
+    (cyclr.chain((cyclr.constant(0.1), 10**9), cyclr.one_cycle(0.1, 2**24)),
+     r"one_cycle total_steps=16777216"),
+], ids=repr)
+def test_oversized_plans_are_refused_before_allocating_naming_the_argument(s, match):
+    peak, error = peak_bytes(lambda: tables.plan(s))
+    assert isinstance(error, ValueError)
+    with pytest.raises(ValueError, match=match + r".*64 MiB limit.*MAX_TABLE_BYTES"):
+        tables.plan(s)
+    assert peak < 2**20                           # refused before any table exists
+
+
+def test_a_user_table_beyond_the_budget_names_total_steps():
+    s = cyclr.cyclic(0.1, 1.0, 4, scale_fn=half_per_cycle)
+    peak, error = peak_bytes(lambda: tables.plan(s, 10**12))
+    assert "total_steps=1000000000000" in str(error) and peak < 2**20
+
+
+def test_plans_near_the_budget_keep_what_they_count():
+    s = cyclr.triangular2(0.0, 1.0, 2**21)              # 2**22 ticks * 9 bytes = 36 MiB
+    plan = tables.plan(s)
+    assert tables.nbytes(plan) == 9 * 2**22 <= tables.MAX_TABLE_BYTES
+    flat = tables.plan(cyclr.triangular(0.0, 1.0, 2**23))   # 4 bytes * 2**24 = 64 MiB
+    assert tables.nbytes(flat) == tables.MAX_TABLE_BYTES
+
+
+@pytest.mark.parametrize("s", [
+    cyclr.triangular(0.1, 1.0, 2.3),
+    cyclr.triangular(0.1, 1.0, 2, step_size_down=0.1),
+    cyclr.step_decay(0.1, 0.5, 1 / 3),
+], ids=repr)
+def test_a_cycle_that_is_no_dyadic_fraction_is_refused_naming_the_step_size(s):
+    with pytest.raises(ValueError, match=r"step_size.*not a multiple of 2\*\*-20 steps"):
+        tables.plan(s)
+    # a finite segment of it is just tabulated
+    c = cyclr.chain((s, 1000), cyclr.constant(0.1))
+    assert_plan_is_the_core(c, tables.plan(c))
 
 
 @pytest.mark.parametrize("bad, error", [
@@ -133,47 +355,32 @@ def test_plan_without_total_steps_tabulates_a_schedule_until_it_settles(s, lengt
 ])
 def test_bad_total_steps_is_named(bad, error):
     s = cyclr.triangular(0.1, 1.0, 5)
-    for call in (lambda: tables.plan(s, bad), lambda: tables.whole_run(s, bad),
-                 lambda: tables.check_total_steps(bad)):
+    for call in (lambda: tables.plan(s, bad), lambda: tables.check_total_steps(bad)):
         with pytest.raises(error, match="total_steps"):
             call()
 
 
-def test_oversized_tables_are_refused_pointing_to_the_periodic_mode():
-    s = cyclr.triangular(0.1, 1.0, 5)
-    n = tables.MAX_TABLE_STEPS + 1
-    with pytest.raises(ValueError, match=rf"total_steps={n}.*total_steps=None"):
-        tables.whole_run(s, n)
-    with pytest.raises(ValueError, match="one cycle of .* pass total_steps"):
-        tables.periodic(cyclr.triangular(0.1, 1.0, 2**25 + 1))
-    with pytest.raises(ValueError, match="lookup table.* pass total_steps"):
-        tables.plan(cyclr.one_cycle(0.1, n), None)
-    with pytest.raises(ValueError, match="before the cyclic part"):
-        tables.plan(cyclr.chain((cyclr.constant(0.1), n), cyclr.triangular(0.1, 1.0, 5)), None)
-
-
-@pytest.mark.parametrize("s, match", [
-    (cyclr.exponential(0.1, 0.99), "total_steps"),
-    (cyclr.step_decay(0.1, 0.5, 10), "total_steps"),
-    (cyclr.chain((cyclr.constant(0.1), 3), cyclr.exponential(0.1, 0.9)), "total_steps"),
-    (cyclr.cyclic(0.1, 1.0, 4, scale_fn=abs), "scale_fn"),
-    (cyclr.triangular(0.1, 1.0, 2.3), "whole number"),
-    (cyclr.triangular(0.1, 1.0, 2, step_size_down=1.5), "whole number"),
-])
-def test_plan_without_total_steps_refuses_what_it_cannot_tabulate(s, match):
-    with pytest.raises(ValueError, match=match):
-        tables.plan(s, None)
-
-
-def test_periodic_refuses_schedules_that_do_not_cycle_forever():
-    for s in (cyclr.one_cycle(0.1, 100), cyclr.constant(0.1),
-              cyclr.chain((cyclr.triangular(0.0, 1.0, 2), 10), (cyclr.constant(0.1), 5))):
-        with pytest.raises(ValueError, match="endless cyclic"):
+def test_periodic_refuses_what_is_not_a_built_in_cyclic_schedule():
+    for s in (cyclr.one_cycle(0.1, 100), cyclr.constant(0.1), cyclr.exponential(0.1, 0.9),
+              cyclr.cyclic(0.1, 1.0, 4, scale_fn=half_per_cycle),
+              cyclr.chain((cyclr.constant(0.1), 5), cyclr.triangular(0.0, 1.0, 2))):
+        with pytest.raises(ValueError, match="not a cyclic schedule"):
             tables.periodic(s)
     with pytest.raises(TypeError, match="schedule"):
         tables.periodic(0.1)
     with pytest.raises(TypeError, match="schedule"):
         tables.plan("triangular", 10)
+
+
+def test_convert_maps_every_array_and_keeps_the_structure():
+    plan = tables.plan(CHAINS["open-ended"])
+    seen = []
+    converted = tables.convert(plan, lambda a: seen.append(a.dtype) or a.copy())
+    assert sorted(map(str, seen)) == sorted(str(a.dtype) for a in tables._arrays(plan))
+    assert converted.starts == plan.starts and converted.lengths == plan.lengths
+    steps = np.asarray(probe_steps(plan), np.int64)
+    assert np.array_equal(tables.evaluate(converted, steps, NumpyOps),
+                          tables.evaluate(plan, steps, NumpyOps))
 
 
 def test_importing_tables_imports_no_framework():
@@ -183,3 +390,11 @@ def test_importing_tables_imports_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    result = doctest.testmod(tables)
+    assert result.attempted >= 5 and result.failed == 0
+    assert tables.MAX_TABLE_BYTES == 64 * 2**20

@@ -31,10 +31,107 @@ def ulps(got, expected):
                   - expected.view(np.int32).astype(np.int64))
 
 
-def multiplies_in_graph(s, total):
+def multiplies_in_graph(s, total=None):
     """Whether the adapter multiplies an envelope factor in the graph (1 ulp allowed)."""
     plan = tables.plan(s, total)
-    return isinstance(plan, tables.Periodic) and plan.envelope != "flat"
+    pieces = plan.pieces if isinstance(plan, tables.Piecewise) else (plan,)
+    return any(isinstance(p, tables.Periodic) and p.values is None for p in pieces)
+
+
+# Every policy, shape and baseline; chains finite, open-ended and nested.
+POLICIES = {
+    "triangular": cyclr.triangular(1e-3, 6e-3, 15),
+    "triangular2": cyclr.triangular2(1e-3, 6e-3, 20),
+    "exp_range": cyclr.exp_range(1e-4, 1e-2, 9, gamma=0.9995),
+    "exp_range cycle": cyclr.exp_range(0.1, 1.0, 4, step_size_down=9, gamma=0.97,
+                                       scale_mode="cycle"),
+    "welch asymmetric": cyclr.triangular(0.1, 0.7, 2, step_size_down=5, shape="welch"),
+    "hann triangular2": cyclr.triangular2(0.0, 1.0, 3, shape="hann"),
+    "tfa fractional": cyclr.triangular2(1e-3, 6e-3, 2 * 1797 / 64),
+    "fractional hann exp_range": cyclr.exp_range(0.1, 0.9, 1.5, step_size_down=2.25,
+                                                 gamma=0.999, shape="hann"),
+    "one_cycle": cyclr.one_cycle(0.1, 300),
+    "one_cycle three_phase": cyclr.one_cycle(0.1, 300, three_phase=True, anneal="linear"),
+    "constant": cyclr.constant(0.25),
+    "decay": cyclr.decay(0.1, 0.01, 250.5),
+    "exponential": cyclr.exponential(0.1, 0.999),
+    "step_decay": cyclr.step_decay(0.1, 0.5, 7),
+    "step_decay fractional": cyclr.step_decay(0.1, 0.9, 2.75),
+    "momentum cyclic": cyclr.triangular(0.3, 0.9, 5, shape="welch").momentum_schedule(0.8, 0.95),
+    "momentum exp_range": cyclr.exp_range(0.2, 0.9, 7, gamma=0.995).momentum_schedule(0.85, 0.95),
+    "momentum one_cycle": cyclr.one_cycle(0.1, 200).momentum_schedule(0.85, 0.95),
+    "chain finite": cyclr.chain((cyclr.one_cycle(0.1, 40), 40),
+                                (cyclr.triangular2(0.1, 1.0, 3000), 500_000),
+                                (cyclr.exp_range(0.1, 1.0, 2.5, gamma=0.9999), 300_000)),
+    "chain open-ended": cyclr.chain((cyclr.constant(0.5), 7),
+                                    (cyclr.triangular(0.1, 1.0, 2**20), 2**30),
+                                    cyclr.exp_range(0.1, 1.0, 7, gamma=0.99,
+                                                    scale_mode="cycle")),
+    "chain nested": cyclr.chain(
+        (cyclr.chain((cyclr.constant(0.2), 5), cyclr.exponential(1.0, 0.99)), 77),
+        (cyclr.chain((cyclr.decay(1.0, 0.1, 1000), 300),
+                     (cyclr.step_decay(0.5, 0.5, 1.5), 10**9)), 2 * 10**9),
+        cyclr.chain((cyclr.triangular(0.2, 0.4, 10), 25), cyclr.one_cycle(0.3, 50))),
+}
+SMALL = np.arange(3000)
+LARGE_INT32 = np.array([2**24 + 1, 2**30 + 7, 2**31 - 1])
+LARGE_INT64 = np.array([2**31 + 5, 2**33 + 1, 2**40 - 1, 2**40 + 3, 2 * 10**9 + 76,
+                        2 * 10**9 + 77, 2 * 10**9 + 78, 2**30 + 5, 2**30 + 6, 2**30 + 7])
+
+
+def expected32(s, steps):
+    return np.array([s.array(1, start=int(i), dtype=np.float32)[0] for i in steps])
+
+
+@pytest.mark.parametrize("x64", [False, True])
+@pytest.mark.parametrize("name", POLICIES)
+def test_every_policy_equals_the_core_at_every_count(name, x64):
+    s = POLICIES[name]
+    worst = 1 if multiplies_in_graph(s) else 0
+    lr = schedule(s)
+    with jax.enable_x64(x64):
+        large = LARGE_INT64 if x64 else LARGE_INT32
+        steps = np.concatenate([SMALL, large])
+        counts = jnp.asarray(steps, jnp.int64 if x64 else jnp.int32)
+        assert counts.dtype == (jnp.int64 if x64 else jnp.int32)
+        expected = expected32(s, steps)
+        jitted = np.asarray(jax.jit(lr)(counts))
+        eager = np.asarray(lr(counts))
+        assert jitted.dtype == eager.dtype == np.float32
+        assert ulps(jitted, expected).max() <= worst
+        assert ulps(eager, expected).max() <= worst
+        scalar = jax.jit(lr)(counts[-1])
+        assert scalar.shape == () and ulps(scalar, expected[-1]) <= worst
+
+
+@pytest.mark.parametrize("name", ["triangular", "one_cycle", "chain finite", "exponential"])
+def test_total_steps_changes_no_value(name):
+    # the old adapter froze at total_steps - 1: triangular(0.001, 0.006, 15) with
+    # total_steps=50 gave s(49) = 0.00467 at count 99, where s(99) = 0.004
+    s = POLICIES[name]
+    steps = np.concatenate([SMALL, LARGE_INT32])
+    counts = jnp.asarray(steps, jnp.int32)
+    free, bounded = jax.jit(schedule(s))(counts), jax.jit(schedule(s, total_steps=50))(counts)
+    assert np.array_equal(np.asarray(free), np.asarray(bounded))
+    assert ulps(bounded, expected32(s, steps)).max() <= (1 if multiplies_in_graph(s) else 0)
+    if name == "triangular":
+        assert float(bounded[99]) == np.float32(0.004) == np.float32(s(99))
+
+
+def half_per_cycle(k):
+    return 0.5 ** (k - 1)
+
+
+def test_a_user_scale_fn_needs_total_steps_and_holds_after_it():
+    s = cyclr.cyclic(0.1, 1.0, 4, scale_fn=half_per_cycle)
+    with pytest.raises(ValueError, match="total_steps"):
+        schedule(s)
+    with pytest.warns(UserWarning, match="total_steps=30"):
+        lr = jax.jit(schedule(s, total_steps=30))
+    got = np.asarray(lr(jnp.arange(100)))
+    expected = s.array(100, dtype=np.float32)
+    assert np.array_equal(got[:30], expected[:30])
+    assert np.all(got[30:] == expected[29]) and not np.all(expected[30:] == expected[29])
 
 
 CASES = {
@@ -78,23 +175,6 @@ def test_every_update_uses_the_core_float32_value(name):
     assert ulps(used, expected).max() <= worst
     direct = np.asarray(jax.jit(schedule(s, total))(jnp.arange(N)))
     assert ulps(direct, expected).max() <= worst
-
-
-@pytest.mark.parametrize("s", [
-    cyclr.triangular2(0.0, 1.0, 3, shape="hann"),
-    cyclr.exp_range(0.1, 1.0, 4, step_size_down=9, gamma=0.97, scale_mode="cycle"),
-    cyclr.triangular(0.3, 0.9, 5, shape="welch").momentum_schedule(0.8, 0.95),
-    cyclr.exp_range(0.2, 0.9, 7, gamma=0.995).momentum_schedule(0.85, 0.95),
-    cyclr.chain((cyclr.constant(0.5), 7), cyclr.triangular2(0.0, 1.0, 3)),
-], ids=repr)
-def test_endless_schedules_and_whole_runs_held_after_the_end(s):
-    expected = s.array(4000, dtype=np.float32)
-    counts = jnp.arange(4000)
-    worst = 1 if multiplies_in_graph(s, None) else 0
-    assert ulps(schedule(s, None)(counts), expected).max() <= worst
-    held = np.asarray(schedule(s, 1000)(counts))
-    assert np.array_equal(held[:1000], expected[:1000])
-    assert np.all(held[1000:] == expected[999])
 
 
 def test_b1_and_learning_rate_scheduled_in_adam():
@@ -164,12 +244,12 @@ def test_int64_counts_with_x64():
             assert got == core32(s, count)
 
 
-def test_whole_run_table_past_2_pow_24():
-    s = cyclr.triangular(0.0, 1.0, 1)
-    fn = jax.jit(schedule(s, 2**24 + 4))
-    counts = jnp.asarray([2**24 + 1, 2**24 + 2, 2**24 + 3, 2**24 + 4, 2**31 - 1], jnp.int32)
-    assert np.asarray(fn(counts)).tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
-    assert core32(s, 2**24) == 0.0
+def test_one_cycle_holds_its_own_final_value_past_its_end():
+    s = cyclr.one_cycle(0.1, 2**20 + 4, anneal="linear")
+    fn = jax.jit(schedule(s))
+    counts = jnp.asarray([2**20 + 1, 2**20 + 2, 2**20 + 3, 2**20 + 4, 2**31 - 1], jnp.int32)
+    expected = expected32(s, [2**20 + 1, 2**20 + 2, 2**20 + 3, 2**20 + 3, 2**20 + 3])
+    assert np.array_equal(np.asarray(fn(counts)), expected)
 
 
 def test_jit_vmap_and_grad():
@@ -177,11 +257,9 @@ def test_jit_vmap_and_grad():
     for total in (None, 1000):
         fn = schedule(s, total)
         expected = s.array(1200, dtype=np.float32)
-        if total:
-            expected[total:] = expected[total - 1]
         counts = jnp.arange(0, 1200, 7)
         eager = np.asarray(fn(counts))
-        assert ulps(eager, expected[::7]).max() <= (1 if total is None else 0)
+        assert ulps(eager, expected[::7]).max() <= 1
         assert np.array_equal(np.asarray(jax.jit(fn)(counts)), eager)
         assert np.array_equal(np.asarray(jax.jit(jax.vmap(fn))(counts)), eager)
         # the LR is a constant of the parameters: d/dw (lr * w**2 / 2) = lr * w
@@ -256,11 +334,13 @@ def test_sgd_with_triangular2_learns_digits():
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 0), ValueError, "total_steps"),
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 2.5), TypeError, "total_steps"),
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), False), TypeError, "total_steps"),
-    (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 2**27), ValueError, "total_steps=None"),
-    (lambda: schedule(cyclr.step_decay(0.1, 0.5, 10), None), ValueError, "total_steps"),
-    (lambda: schedule(cyclr.cyclic(0.1, 1.0, 4, scale_fn=abs), None), ValueError, "scale_fn"),
-    (lambda: schedule(cyclr.triangular(0.1, 1.0, 2.5, step_size_down=3), None), ValueError,
-     "whole number"),
+    (lambda: schedule(cyclr.cyclic(0.1, 1.0, 4, scale_fn=abs), None), ValueError,
+     "total_steps=None.*scale_fn"),
+    (lambda: schedule(cyclr.triangular(0.1, 1.0, 2.3)), ValueError,
+     r"step_size=2.3: .*not a multiple of 2\*\*-20"),
+    (lambda: schedule(cyclr.triangular(0.1, 1.0, 33554432)), ValueError,
+     r"step_size=33554432: .*64 MiB limit"),
+    (lambda: schedule(cyclr.one_cycle(0.1, 2**25)), ValueError, "total_steps=33554432"),
 ])
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
