@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Iterator
 
 # The framework each extra installs, as its users name it.
-_FRAMEWORKS = {"torch": "PyTorch", "keras": "Keras 3 and TensorFlow", "jax": "JAX and optax"}
+_FRAMEWORKS = {"torch": "PyTorch", "keras": "Keras 3 and TensorFlow", "jax": "JAX and optax",
+               "lightning": "PyTorch Lightning"}
 
 
 @contextlib.contextmanager
@@ -19,8 +20,8 @@ def _require(adapter: str, extra: str) -> Iterator[None]:
 
     Args:
         adapter: the adapter module's name (its ``__name__``).
-        extra: the cyclr extra that installs the framework: ``"torch"``, ``"keras"``
-            or ``"jax"``.
+        extra: the cyclr extra that installs the framework: ``"torch"``, ``"keras"``,
+            ``"jax"`` or ``"lightning"``.
 
     Raises:
         ImportError: raised in the block, re-raised with a message naming
