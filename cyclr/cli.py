@@ -477,8 +477,9 @@ def run_show(args) -> int:
     moms = None if momentum is None else momentum.array(n)
     try:
         # Steps where a cycle (or the run) ends, up to the n shown: the core's exact
-        # integers, at most n of them.
-        ends = schedule.cycle_ends(n).tolist()
+        # integers, up to n of them, kept as an array (a list of ten million Python
+        # ints would cost ten times the memory).
+        ends = schedule.cycle_ends(n)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
 
@@ -509,7 +510,7 @@ def run_show(args) -> int:
                    lambda f: _render.write_plot(
                        f, values, size=size, title=title, fmt=fmt,
                        value_label="momentum" if label == "momentum" else "learning rate",
-                       momentum=moms, marks=ends if len(ends) <= 40 else ()),
+                       momentum=moms, marks=ends.tolist() if len(ends) <= 40 else ()),
                    binary=True)
             written.append(f"wrote {args.plot} ({size[0]}x{size[1]} px)")
         try:
@@ -549,13 +550,13 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
     else:
         rows.append(("cycles", "none (not a cyclical schedule)"))
     if cyclical:
-        listed = ", ".join(str(e) for e in ends[:_LISTED_ENDS])
+        listed = ", ".join(str(int(e)) for e in ends[:_LISTED_ENDS])
         if len(ends) > _LISTED_ENDS:
             listed += f", ... ({len(ends)} in all)"
         where = ("the LR is back at its minimum" if label == "lr"
                  else "the momentum is back at its maximum")
         rows.append(("cycle ends", (listed or "none within the steps shown")
-                     + (f"  (steps where {where}: stop training at one)" if ends else "")))
+                     + (f"  (steps where {where}: stop training at one)" if len(ends) else "")))
     rows += [(f"min {label}", f"{values[lo]:.6g} at step {lo}"),
              (f"max {label}", f"{values[hi]:.6g} at step {hi}"),
              (f"final {label}", f"{values[-1]:.6g} at step {n - 1}")]

@@ -510,3 +510,158 @@ def test_docs_figures_are_the_ones_the_documented_command_draws():
             png.stem.startswith("shape_") and '--png "docs/shape_$shape.png"' in script
             and "for shape in linear welch hann" in script)
         assert drawn, png.name
+
+
+# ---------------------------------------------------------------- nothing lost
+
+SHOW = ["show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "4",
+        "--steps", "40"]
+
+
+def one_line_error(r, *words):
+    """Exit 2 and a single ``cyclr show: error:`` line holding every one of ``words``."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cyclr show: error: "), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_a_failing_render_leaves_existing_files_byte_for_byte(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    plot, table = tmp_path / "plot.png", tmp_path / "values.csv"
+    plot.write_bytes(b"\x89PNG\r\n\x1a\n the user's earlier plot")
+    table.write_bytes(b"step,lr\n0,0.5\n")
+
+    def broken_savefig(self, *args, **kwargs):
+        raise RuntimeError("the renderer failed half way")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    with pytest.raises(RuntimeError, match="half way"):
+        main([*SHOW, "--csv", str(table), "--png", str(plot)])
+    # The CSV rendered fine, but the run failed: it is not put in place either.
+    assert plot.read_bytes() == b"\x89PNG\r\n\x1a\n the user's earlier plot"
+    assert table.read_bytes() == b"step,lr\n0,0.5\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.png", "values.csv"]
+
+
+def test_without_matplotlib_an_existing_plot_is_kept(tmp_path):
+    plot = tmp_path / "plot.png"
+    plot.write_bytes(b"earlier")
+    code = ("import sys; sys.modules['matplotlib'] = None; "   # as if not installed
+            "from cyclr.cli import main; sys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, *SHOW, "--png", str(plot)],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    one_line_error(r, "--plot needs matplotlib", "cyclr[plot]")
+    assert plot.read_bytes() == b"earlier"
+
+
+@pytest.mark.parametrize("name", ["plot.gif", "plot", "plot.png.bak"])
+def test_an_unknown_plot_format_is_refused_and_the_file_kept(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"earlier")
+    r = run(*SHOW, "--png", path)
+    assert r.returncode == 2
+    assert f"cannot tell the format of {str(path)!r}" in r.stderr
+    assert ".png, .svg, .pdf, .jpg" in r.stderr
+    assert path.read_bytes() == b"earlier"
+
+
+def test_the_plot_is_written_in_the_format_its_extension_names(tmp_path):
+    from PIL import Image
+
+    outputs = {"p.svg": b"<?xml", "p.pdf": b"%PDF-", "p.jpg": b"\xff\xd8\xff",
+               "p.JPEG": b"\xff\xd8\xff", "p.png": PNG_MAGIC}
+    for name, magic in outputs.items():
+        r = run(*SHOW, "--plot", tmp_path / name, "--size", "320x200")
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / name).read_bytes().startswith(magic), name
+    with Image.open(tmp_path / "p.jpg") as image:
+        assert image.format == "JPEG" and image.size == (320, 200)
+    assert "<svg" in (tmp_path / "p.svg").read_text()
+    assert png_size(tmp_path / "p.png") == (320, 200)
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
+    source = tmp_path / "s.json"
+    text = json.dumps(cyclr.triangular(0.0, 1.0, 4).to_dict())
+    source.write_text(text)
+    (tmp_path / "soft.json").symlink_to(source)
+    os.link(source, tmp_path / "hard.json")
+    (tmp_path / "sub").mkdir()
+    for alias in [source, tmp_path / "soft.json", tmp_path / "hard.json",
+                  tmp_path / "sub" / ".." / "s.json"]:
+        r = run("show", "--from", source, "--csv", alias)
+        one_line_error(r, f"--csv {str(alias)!r} is the same file as --from")
+        assert source.read_text() == text
+    # --from reads any extension as JSON, so a plot could overwrite it too.
+    plot_named = tmp_path / "s.png"
+    plot_named.write_text(text)
+    one_line_error(run("show", "--from", plot_named, "--png", plot_named),
+                   "is the same file as --from")
+    assert plot_named.read_text() == text
+
+
+def test_two_outputs_of_one_run_may_not_be_the_same_file(tmp_path):
+    target = tmp_path / "x.png"
+    target.write_bytes(b"earlier")
+    one_line_error(run(*SHOW, "--csv", target, "--png", target),
+                   f"--plot {str(target)!r} is the same file as --csv")
+    (tmp_path / "link.png").symlink_to(target)
+    one_line_error(run(*SHOW, "--csv", target, "--plot", tmp_path / "link.png"),
+                   "is the same file as --csv")
+    assert target.read_bytes() == b"earlier"
+
+
+def test_an_output_link_is_replaced_not_written_through(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+    link = tmp_path / "values.csv"
+    link.symlink_to(victim)
+    r = run(*SHOW, "--csv", link)
+    assert r.returncode == 0, r.stderr
+    assert victim.read_bytes() == b"precious"
+    assert not link.is_symlink() and link.read_text().startswith("step,lr\n0,0.0\n")
+
+
+def test_an_output_on_a_folder_or_in_a_missing_one_is_refused_up_front(tmp_path):
+    one_line_error(run(*SHOW, "--csv", tmp_path), "--csv", "it is a folder")
+    one_line_error(run(*SHOW, "--png", tmp_path / "nope" / "p.png"),
+                   "--plot", "does not exist")
+    (tmp_path / "file").write_text("x")
+    one_line_error(run(*SHOW, "--csv", tmp_path / "file" / "v.csv"), "is not a folder")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_stepsize_beyond_float_range_is_a_usage_error():
+    r = run("stepsize", "--examples", "50000", "--batch-size", "100",
+            "--epochs-per-half-cycle", "1e308")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "cyclr stepsize: error: --epochs-per-half-cycle 1e+308 epochs of 500 iterations "
+        "is too many steps to count; give a number of epochs such as the paper's 2 to 10")
+    r = run("stepsize", "--examples", 10**400, "--batch-size", "3")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_a_default_length_too_long_says_to_pass_steps():
+    # --steps was never given: the message must not blame it for a value it never had.
+    r = run("show", "triangular", "--base-lr", "0", "--max-lr", "1",
+            "--step-size", "2000000")
+    assert r.returncode == 2
+    message = r.stderr.splitlines()[-1]
+    assert "--steps must be" not in message
+    assert "4 cycles" in message and "16000000 steps" in message
+    assert "pass --steps N (1 <= N <= 10000000)" in message
+    # Passing it, as told, works.
+    r = run("show", "triangular", "--base-lr", "0", "--max-lr", "1",
+            "--step-size", "2000000", "--steps", "1000")
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_core_warning_is_one_line_naming_the_command():
+    r = run("show", "one_cycle", "--max-lr", "0.1", "--total-steps", "3")
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if line]
+    assert len(warnings) == 1 and warnings[0].startswith("cyclr show: warning: one_cycle")

@@ -131,10 +131,18 @@ def test_the_report_states_the_measured_numbers(quick):
 
 def test_demo_in_process_with_steps_seeds_and_fixed_lr(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    rc = main(["demo", "--quick", "--steps", "25", "--seeds", "1", "--fixed-lr", "0.05",
-               "--no-progress"])
-    assert rc == 0
     out = tmp_path / "cyclr-demo"                    # the default output folder
+    # A link planted where the demo writes results.json: --force replaces the link,
+    # the file it points to is never written.
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (out / "results.json").symlink_to(victim)
+    rc = main(["demo", "--quick", "--steps", "25", "--seeds", "1", "--fixed-lr", "0.05",
+               "--no-progress", "--force"])
+    assert rc == 0
+    assert victim.read_bytes() == b"precious"
+    assert not (out / "results.json").is_symlink()
     results = json.loads((out / "results.json").read_text())
     assert results["config"]["steps"] == 25 and results["config"]["seeds"] == [0]
     assert cyclr.from_dict(results["schedules"]["fixed"]) == cyclr.constant(0.05)
@@ -145,6 +153,120 @@ def test_demo_in_process_with_steps_seeds_and_fixed_lr(tmp_path, monkeypatch, ca
     assert "Reproduce: `cyclr demo --out cyclr-demo --seeds 1 --steps 25 --fixed-lr 0.05 " \
            "--quick`" in report
     assert "wrote cyclr-demo/report.md" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the output folder
+
+def demo_child(*args, cwd):
+    """``cyclr demo ARGS`` in a child process that reports, after the command returns,
+    whether torch was imported: the demo imports it to train, so "no torch" means the
+    command stopped before any training."""
+    code = ("import sys; from cyclr.cli import main; rc = main(sys.argv[1:]); "
+            "print('torch imported' if 'torch' in sys.modules else 'no torch'); "
+            "sys.exit(rc)")
+    return subprocess.run([sys.executable, "-c", code, "demo", "--quick", "--no-progress",
+                           *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+def refused_before_training(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stdout.strip() == "no torch", r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cyclr demo: error: "), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_out_that_is_a_file_is_refused_before_training(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(b"mine")
+    refused_before_training(demo_child("--out", "notes.txt", cwd=tmp_path),
+                            "--out 'notes.txt' exists and is not a folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    refused_before_training(demo_child("--out", "dangling", cwd=tmp_path),
+                            "is not a folder")
+    assert (tmp_path / "notes.txt").read_bytes() == b"mine"
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_out_that_cannot_be_created_is_refused_before_training(tmp_path):
+    # The tests run as root, which ignores permission bits: a path under a regular
+    # file cannot be created by anyone.
+    (tmp_path / "notes.txt").write_bytes(b"mine")
+    refused_before_training(demo_child("--out", "notes.txt/report", cwd=tmp_path),
+                            "cannot create the folder 'notes.txt/report'")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_out_that_cannot_be_written_is_refused_before_training(tmp_path):
+    # /proc exists and is a folder, but no one, root included, can create a file in it.
+    refused_before_training(demo_child("--out", "/proc", cwd=tmp_path),
+                            "cannot write in '/proc'")
+
+
+def test_a_link_in_out_is_never_written_through(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").symlink_to(victim)
+    refused_before_training(demo_child("--out", out, cwd=tmp_path),
+                            "results.json' is a symbolic link", "--force")
+    assert victim.read_bytes() == b"precious" and (out / "results.json").is_symlink()
+
+
+def test_files_the_demo_did_not_write_are_kept_unless_forced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("my own report\n")
+    refused_before_training(demo_child("--out", out, cwd=tmp_path),
+                            "report.md' was not written by an earlier cyclr demo run",
+                            "--force")
+    assert (out / "report.md").read_text() == "my own report\n"
+    # A forged record of the demo's files does not vouch for files it does not match.
+    (out / demo.MANIFEST).write_text(json.dumps({"files": {"report.md": "0" * 64}}))
+    refused_before_training(demo_child("--out", out, cwd=tmp_path),
+                            "report.md' was not written")
+    # A folder by one of the demo's names cannot be replaced, even with --force.
+    (out / "report.md").unlink()
+    (out / "accuracy.png").mkdir()
+    refused_before_training(demo_child("--out", out, "--force", cwd=tmp_path),
+                            "accuracy.png' is a folder")
+
+
+def test_threads_are_bounded_by_the_cpus(tmp_path):
+    refused = demo_child("--threads", 100_000, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout.strip() == "no torch"
+    assert (f"--threads must be at most {os.cpu_count()} (the CPUs here), got 100000"
+            in refused.stderr)
+    assert not (tmp_path / "cyclr-demo").exists()
+
+
+def test_a_rerun_replaces_its_own_files_and_a_failed_run_changes_none(tmp_path,
+                                                                       monkeypatch):
+    from matplotlib.figure import Figure
+
+    out = tmp_path / "out"
+    args = ["demo", "--quick", "--steps", "10", "--seeds", "1", "--no-progress",
+            "--out", str(out)]
+    assert main(args) == 0
+    # The folder holds only what the demo wrote: a second run replaces it unforced.
+    assert main([*args[:3], "12", *args[4:]]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert json.loads(before["results.json"])["config"]["steps"] == 12
+
+    def broken_savefig(self, *a, **kw):
+        raise RuntimeError("the renderer failed half way")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    with pytest.raises(RuntimeError, match="half way"):
+        main([*args[:3], "14", *args[4:]])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+    # A file edited since the demo wrote it is no longer the demo's to replace.
+    (out / "report.md").write_text("annotated by hand\n")
+    assert main(args) == 2
+    assert (out / "report.md").read_text() == "annotated by hand\n"
 
 
 # ---------------------------------------------------------------- the pieces

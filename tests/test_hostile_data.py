@@ -323,3 +323,118 @@ def test_a_checkpoint_step_out_of_range_is_refused_unchanged(last_epoch):
     with pytest.raises(ValueError) as info:
         sched.load_state_dict({**state, "last_epoch": last_epoch})
     assert _snapshot(opt, sched) == before and "last_epoch" in str(info.value)
+
+
+# -- the command line's --from reader ------------------------------------------------------
+
+# Virtual memory allowed to a `cyclr show` child: the interpreter and numpy take about
+# 200 MiB, ten million float64 steps 80 MiB each for the values and the cycle ends.
+CHILD_MEMORY = 768 << 20
+
+
+def _cap_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+
+
+def show_from(path, *extra, timeout=60):
+    """``python -m cyclr show --from path`` in a child with CHILD_MEMORY of address
+    space; the timeout is there to turn a hang into a failure."""
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "utf-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "cyclr", "show", "--from", str(path),
+                           *map(str, extra)], capture_output=True, text=True, env=env,
+                          timeout=timeout, preexec_fn=_cap_memory)
+
+
+def assert_refused(run, *words):
+    """Exit 2 with one line on stderr that holds every one of ``words``."""
+    assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cyclr show: error: --from"), lines
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_from_a_device_is_refused_without_reading_it(device):
+    # Reading /dev/zero to the end would fill CHILD_MEMORY and die of MemoryError.
+    assert_refused(show_from(device), repr(device), "is not a regular file",
+                   "character device")
+
+
+def test_from_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "schedule.json"
+    __import__("os").mkfifo(fifo)
+    # No process ever opens the FIFO for writing: a blocking open would wait forever
+    # and the child's timeout would fail the test.
+    assert_refused(show_from(fifo), "is not a regular file", "a FIFO")
+
+
+def test_from_a_folder_is_refused(tmp_path):
+    assert_refused(show_from(tmp_path), "is not a regular file", "a folder")
+
+
+def test_from_a_huge_file_names_the_cap_and_reads_no_further(tmp_path):
+    from cyclr.cli import MAX_FROM_BYTES
+
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:              # 10 MiB of valid JSON: a long string
+        f.write(b'"' + b"x" * (10 << 20) + b'"')
+    assert_refused(show_from(big), f"{MAX_FROM_BYTES:,} bytes")
+    # A sparse file of 64 GiB: reading it whole would fail on CHILD_MEMORY first.
+    sparse = tmp_path / "sparse.json"
+    with open(sparse, "wb") as f:
+        f.truncate(64 << 30)
+    assert_refused(show_from(sparse), f"{MAX_FROM_BYTES:,} bytes")
+    # Exactly the cap is still read (and then refused for what it holds).
+    edge = tmp_path / "edge.json"
+    edge.write_bytes(b" " * (MAX_FROM_BYTES - 2) + b"[]")
+    assert_refused(show_from(edge), "schedule description must be a dict")
+
+
+@pytest.mark.parametrize("suffix, text", [
+    (".json", "[" * 200_000),
+    (".json", '{"version": 1, "type": "constant", "lr": ' + "[" * 200_000),
+    (".toml", "lr = " + "[" * 200_000),
+    (".toml", "a = " + "{b = " * 100_000),
+], ids=["json-arrays", "json-in-a-field", "toml-arrays", "toml-tables"])
+def test_from_deeply_nested_text_is_a_usage_error(tmp_path, suffix, text):
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(text)
+    assert_refused(show_from(path), "nested too deeply")
+
+
+@pytest.mark.parametrize("suffix, template", [
+    (".json", '{{"version": 1, "type": "constant", "lr": {}}}'),
+    (".toml", 'version = 1\ntype = "constant"\nlr = {}\n'),
+], ids=["json", "toml"])
+def test_from_a_5000_digit_number_is_a_usage_error(tmp_path, suffix, template):
+    path = tmp_path / f"long{suffix}"
+    path.write_text(template.format("7" * 5000))
+    run = show_from(path)
+    assert_refused(run, "5000 digits", "JSON" if suffix == ".json" else "TOML")
+    # Python's advice is for programs, not for someone typing the command.
+    assert "set_int_max_str_digits" not in run.stderr
+
+
+def test_from_bytes_that_are_not_utf8_are_a_usage_error(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes(b'{"version": 1, "type": "constant", "lr": 0.1, "\xe9": 1}')
+    assert_refused(show_from(path), "is not UTF-8 text")
+
+
+def test_from_a_tiny_step_size_stays_small(tmp_path):
+    # cycle_length 2e-9: once 5e8 float cycle ends for a single step (4 GB).
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(cyclr.triangular(0.0, 1.0, 1e-9).to_dict()))
+    run = show_from(path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert re.search(r"^steps\s+0 \.\. 0 \(1 steps\)$", run.stdout, re.M)
+    # Every step ends a cycle; ten million of them fit, as int64, in CHILD_MEMORY.
+    run = show_from(path, "--steps", 10_000_000)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "... (10000000 in all)" in run.stdout
