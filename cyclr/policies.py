@@ -115,9 +115,32 @@ def one_cycle(max_lr, total_steps, *, pct_start=0.3, anneal="cos", div_factor=25
     down to the initial LR symmetrically). From step ``total_steps - 1`` on it holds
     the final LR.
 
+    Tiny runs are accepted as torch accepts them: wherever torch's ``OneCycleLR``
+    computes finite, non-negative LRs on steps ``0 .. total_steps - 1`` (including
+    ``total_steps`` of 1 or 2, ``pct_start`` of 0 or 1, ``pct_start * total_steps < 1``
+    and ``three_phase`` with ``pct_start >= 0.5``) the values equal torch's. When a
+    phase then gets no step, or phases overlap, the LR never reaches some of its
+    intended points, and a ``UserWarning`` says so.
+
+    Args:
+        max_lr: the peak LR, finite and >= 0.
+        total_steps: steps in the run, an integer >= 1.
+        pct_start: fraction of the run spent rising to ``max_lr``, in [0, 1].
+        anneal: ``"cos"`` or ``"linear"``.
+        div_factor: the first LR is ``max_lr / div_factor`` (> 0).
+        final_div_factor: the last LR is ``max_lr / div_factor / final_div_factor``
+            (> 0).
+        three_phase: come back down to the first LR symmetrically, then anneal.
+
+    Returns:
+        A :class:`cyclr.OneCycle` schedule.
+
     Raises:
-        ValueError: when the phase boundaries are not strictly increasing (for example
-            ``pct_start * total_steps <= 1``), naming pct_start and total_steps.
+        ValueError: for ``pct_start`` outside [0, 1] (or NaN), and where torch divides
+            by zero: when ``pct_start * total_steps == 1`` (in floats), the warm-up
+            ends at step 0; the message names pct_start and total_steps. Other
+            invalid arguments are named too.
+        TypeError: for arguments of the wrong type.
 
     Examples:
         >>> import cyclr

@@ -1,7 +1,6 @@
 """cyclr.adapters.torch: bad arguments raise ValueError/TypeError naming the argument
 and the value, before the optimizer is touched; where torch raises, so do we."""
 
-import copy
 
 import pytest
 import torch
@@ -19,8 +18,20 @@ def _adagrad():  # neither momentum nor betas
     return torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
 
 
+def _frozen_value(value):
+    if isinstance(value, torch.Tensor):  # the very tensor, and what it holds
+        return ("tensor", id(value), value.dtype, value.tolist())
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(_frozen_value(v) for v in value))
+    return (type(value), value)
+
+
 def _groups(opt):
-    return [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    """Everything a scheduler could change in an optimizer: every group entry (tensors
+    by identity and value), and whether its ``step`` was wrapped."""
+    groups = [{k: [id(p) for p in v] if k == "params" else _frozen_value(v)
+               for k, v in g.items()} for g in opt.param_groups]
+    return groups, vars(opt).get("step")
 
 
 CYCLIC = dict(base_lr=0.001, max_lr=0.01)
@@ -45,6 +56,8 @@ CYCLIC_ERRORS = [
     (dict(base_momentum=-0.5), ValueError, r"base_momentum must be >= 0, got -0.5"),
     (dict(last_epoch=-2), ValueError, r"last_epoch must be an integer >= -1, got -2"),
     (dict(last_epoch=3.0), TypeError, r"last_epoch must be an integer >= -1, got 3.0"),
+    (dict(last_epoch=2**63 - 1), ValueError, r"last_epoch must be < 2\*\*63 - 1, got 9223372036854775807"),
+    (dict(last_epoch=2**64), ValueError, r"last_epoch must be < 2\*\*63 - 1"),
     (dict(tensor_lr="yes"), TypeError, r"tensor_lr must be a bool, got 'yes'"),
 ]
 
@@ -52,7 +65,7 @@ CYCLIC_ERRORS = [
 @pytest.mark.parametrize("change, error, message", CYCLIC_ERRORS)
 def test_cyclic_lr_rejects(change, error, message):
     opt = _sgd(groups=2)
-    before = copy.deepcopy(_groups(opt))
+    before = _groups(opt)
     with pytest.raises(error, match=message):
         ct.CyclicLR(opt, **{**CYCLIC, **change})
     assert _groups(opt) == before  # nothing half-applied
@@ -68,10 +81,13 @@ ONE_CYCLE_ERRORS = [
      r"epochs must be a positive integer, got 0"),
     (dict(total_steps=None, epochs=2, steps_per_epoch=-1), ValueError,
      r"steps_per_epoch must be a positive integer, got -1"),
-    (dict(total_steps=1), ValueError, r"total_steps must be an integer >= 2, got 1"),
-    (dict(pct_start=1.5), ValueError, r"pct_start must be in \(0, 1\), got 1.5"),
-    (dict(pct_start=0.005), ValueError, r"pct_start=0.005 with total_steps=100"),
-    (dict(pct_start=0.6, three_phase=True), ValueError, r"three_phase needs pct_start < 0.5"),
+    (dict(pct_start=1.5), ValueError,
+     r"pct_start must be in \[0, 1\], got pct_start=1.5 \(total_steps=100\)"),
+    (dict(pct_start=-0.1), ValueError, r"pct_start must be in \[0, 1\], got pct_start=-0.1"),
+    (dict(pct_start=float("nan")), ValueError, r"got pct_start=nan \(total_steps=100\)"),
+    # 0.01 * 100 == 1.0: the warm-up ends at step 0, where torch divides by zero.
+    (dict(pct_start=0.01), ValueError, r"pct_start=0.01 with total_steps=100 .*divides by zero"),
+    (dict(pct_start=0.01, three_phase=True), ValueError, r"pct_start=0.01 with total_steps=100"),
     (dict(anneal_strategy="cubic"), ValueError, r"anneal_strategy must be one of .*'cubic'"),
     (dict(div_factor=0.0), ValueError, r"div_factor must be > 0, got 0.0"),
     (dict(final_div_factor=-1.0), ValueError, r"final_div_factor must be > 0, got -1.0"),
@@ -85,7 +101,7 @@ ONE_CYCLE_ERRORS = [
 @pytest.mark.parametrize("change, error, message", ONE_CYCLE_ERRORS)
 def test_one_cycle_lr_rejects(change, error, message):
     opt = _sgd(groups=2)
-    before = copy.deepcopy(_groups(opt))
+    before = _groups(opt)
     with pytest.raises(error, match=message):
         ct.OneCycleLR(opt, **{**ONE_CYCLE, **change})
     assert _groups(opt) == before
@@ -109,7 +125,7 @@ SCHEDULE_ERRORS = [
 @pytest.mark.parametrize("make, error, message", SCHEDULE_ERRORS)
 def test_schedule_lr_rejects(make, error, message):
     opt = _sgd(groups=2)
-    before = copy.deepcopy(_groups(opt))
+    before = _groups(opt)
     with pytest.raises(error, match=message):
         make(opt)
     assert _groups(opt) == before
@@ -170,5 +186,128 @@ def test_bad_epoch_argument_is_named():
     sched = ct.ScheduleLR(opt, S)
     opt.step()
     with pytest.warns(UserWarning, match="epoch parameter"):
-        with pytest.raises(ValueError, match=r"epoch must be an integer >= 0, got -1"):
+        with pytest.raises(ValueError, match=r"epoch must be an integer in \[0, 2\*\*63 - 1\], got -1"):
             sched.step(-1)
+    assert sched.last_epoch == 0
+
+
+# -- a constructor that raises leaves the optimizer exactly as it was ----------------
+
+
+def _adam(groups=1, **kwargs):
+    return torch.optim.Adam([{"params": [torch.nn.Parameter(torch.zeros(2))]}
+                             for _ in range(groups)], lr=0.1, **kwargs)
+
+
+def _sgd_with_tensor_lr():
+    opt = _sgd(groups=2)
+    opt.param_groups[1]["lr"] = torch.tensor(0.1, dtype=torch.float64)
+    return opt
+
+
+def _after_another_scheduler():
+    # A scheduler already wrapped step and wrote initial_lr: both must stay as they are.
+    opt = _sgd(groups=2)
+    torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5)
+    return opt
+
+
+def _fails_from_cycle_3(cycle):
+    return 1.0 if cycle < 3 else 2.0   # the core refuses factors outside [0, 1]
+
+
+OPTIMIZERS = {"sgd": lambda: _sgd(groups=2), "adam": lambda: _adam(groups=2),
+              "sgd-tensor-lr": _sgd_with_tensor_lr, "after-another": _after_another_scheduler}
+FAILING_CONSTRUCTORS = {
+    # the issue's case: refused before tensor_lr turns lr into a tensor
+    "last_epoch-overflow-tensor_lr": (lambda o: ct.CyclicLR(
+        o, 0.001, 0.01, last_epoch=2**63 - 1, tensor_lr=True), ValueError, "last_epoch"),
+    "last_epoch-overflow-one_cycle": (lambda o: ct.OneCycleLR(
+        o, 0.01, total_steps=10, last_epoch=2**63 - 1), ValueError, "last_epoch"),
+    "last_epoch-overflow-schedule": (lambda o: ct.ScheduleLR(
+        o, S, last_epoch=2**63 - 1, tensor_lr=True), ValueError, "last_epoch"),
+    "tensor_lr": (lambda o: ct.CyclicLR(o, 0.001, 0.01, tensor_lr=1), TypeError, "tensor_lr"),
+    "momentum-order": (lambda o: ct.CyclicLR(o, 0.001, 0.01, base_momentum=0.95,
+                                             tensor_lr=True), ValueError, "max_momentum"),
+    "momentum-list": (lambda o: ct.OneCycleLR(o, 0.01, total_steps=10,
+                                              max_momentum=[0.9] * 3), ValueError,
+                      "max_momentum"),
+    "lr-list": (lambda o: ct.CyclicLR(o, [0.001] * 3, 0.01), ValueError, "base_lr"),
+    "pct_start": (lambda o: ct.OneCycleLR(o, 0.01, total_steps=10, pct_start=0.1,
+                                          tensor_lr=True), ValueError, "pct_start"),
+    "momentum-schedule": (lambda o: ct.ScheduleLR(o, S, momentum=[S, 0.9], tensor_lr=True),
+                          TypeError, "momentum"),
+    # Fails in the first step, after the groups were set up: all of it is undone.
+    "scale_fn-raises-at-first-step": (lambda o: ct.CyclicLR(
+        o, 0.001, 0.01, step_size_up=2, scale_fn=_fails_from_cycle_3, last_epoch=20,
+        tensor_lr=True), ValueError, "scale_fn must return"),
+    "scale_fn-raises-in-chain": (lambda o: ct.ScheduleLR(
+        o, cyclr.chain((S, 5), cyclr.cyclic(0.001, 0.01, 2, scale_fn=_fails_from_cycle_3)),
+        last_epoch=30, tensor_lr=True), ValueError, "scale_fn must return"),
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("case", sorted(FAILING_CONSTRUCTORS))
+def test_failing_constructor_leaves_the_optimizer_as_it_was(optimizer, case):
+    make, error, message = FAILING_CONSTRUCTORS[case]
+    opt = OPTIMIZERS[optimizer]()
+    before = _groups(opt)
+    with pytest.raises(error, match=message):
+        make(opt)
+    assert _groups(opt) == before
+    # ...and the optimizer still works with a scheduler built right.
+    sched = ct.CyclicLR(opt, 0.001, 0.01, step_size_up=2)
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] == sched.schedules[0](1)
+
+
+def test_the_largest_last_epoch_runs_to_the_last_step_and_no_further():
+    opt = _sgd()
+    sched = ct.CyclicLR(opt, 0.001, 0.01, step_size_up=3, last_epoch=2**63 - 2)
+    last = 2**63 - 1
+    assert sched.last_epoch == last
+    assert opt.param_groups[0]["lr"] == sched.schedules[0](last)
+    hyper = dict(opt.param_groups[0])
+    opt.step()
+    with pytest.raises(ValueError, match=r"2\*\*63 - 1"):
+        sched.step()
+    # The failed step changed nothing: the scheduler is not left broken.
+    assert sched.last_epoch == last and sched._step_count == 1
+    assert opt.param_groups[0] == hyper
+    assert sched.state_dict()["last_epoch"] == last
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        with pytest.raises(ValueError, match=r"epoch must be an integer in \[0, 2\*\*63 - 1\]"):
+            sched.step(2**63)
+    assert sched.last_epoch == last
+
+
+@pytest.mark.parametrize("last_epoch", [2**63 - 1, 2**63, -1, 3.0, True])
+def test_load_refuses_a_last_epoch_the_next_step_would_overflow(last_epoch):
+    opt = _sgd()
+    sched = ct.CyclicLR(opt, 0.001, 0.01, step_size_up=3)
+    state = sched.state_dict()
+    lr = opt.param_groups[0]["lr"]
+    for saved in (state, torch.optim.lr_scheduler.CyclicLR(
+            _sgd(), 0.001, 0.01, step_size_up=3).state_dict()):
+        with pytest.raises(ValueError, match=r"state_dict\['last_epoch'\] must be an integer "
+                                             r"in \[0, 2\*\*63 - 2\]"):
+            sched.load_state_dict({**saved, "last_epoch": last_epoch})
+        assert sched.last_epoch == 0 and opt.param_groups[0]["lr"] == lr
+    sched.load_state_dict({**state, "last_epoch": 2**63 - 2})
+    assert opt.param_groups[0]["lr"] == sched.schedules[0](2**63 - 2)
+    opt.step()
+    sched.step()
+    assert sched.last_epoch == 2**63 - 1
+
+
+def test_one_cycle_where_torch_divides_by_zero():
+    # pct_start * total_steps == 1 ends the warm-up at step 0: torch's first value is 0/0.
+    with pytest.raises(ZeroDivisionError):
+        torch.optim.lr_scheduler.OneCycleLR(_sgd(), 0.01, total_steps=10, pct_start=0.1)
+    opt = _sgd()
+    before = _groups(opt)
+    with pytest.raises(ValueError, match=r"pct_start=0.1 with total_steps=10 .*step 0.0"):
+        ct.OneCycleLR(opt, 0.01, total_steps=10, pct_start=0.1)
+    assert _groups(opt) == before

@@ -5,6 +5,7 @@ of the cycle position; OneCycleLR exactly)."""
 import math
 import pathlib
 import sys
+import warnings
 
 import pytest
 import torch
@@ -67,7 +68,9 @@ def one_cycle_configs(draw):
     groups = draw(st.integers(1, 3))
     as_list = groups > 1 and draw(st.booleans())
     three_phase = draw(st.booleans())
-    pct_start = draw(st.floats(0.05, 0.45 if three_phase else 0.95))
+    # Degenerate runs included (a phase with no step, phases that overlap): cyclr
+    # equals torch wherever torch computes its values.
+    pct_start = draw(st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0.0, 1.0))
     kwargs = {"max_lr": _per_group(draw, groups, lrs, as_list),
               "pct_start": pct_start,
               "anneal_strategy": draw(st.sampled_from(["cos", "linear"])),
@@ -75,19 +78,15 @@ def one_cycle_configs(draw):
               "final_div_factor": draw(st.floats(1.0, 1e5)),
               "three_phase": three_phase,
               "cycle_momentum": draw(st.booleans())}
-    total = draw(st.integers(4, 500))
+    total = draw(st.integers(1, 12) | st.integers(1, 500))
     if draw(st.booleans()):
         kwargs["total_steps"] = total
     else:
         kwargs["epochs"] = draw(st.integers(1, 10))
         kwargs["steps_per_epoch"] = max(1, total // kwargs["epochs"])
         total = kwargs["epochs"] * kwargs["steps_per_epoch"]
-    # torch's phase ends (pct*T - 1, 2*pct*T - 2, T - 1) must increase strictly: torch
-    # itself divides by zero otherwise, and cyclr rejects such configurations.
-    ends = [pct_start * total - 1, 2 * pct_start * total - 2, total - 1]
-    if not three_phase:
-        ends = [ends[0], ends[2]]
-    assume(0 < ends[0] and all(a < b for a, b in zip(ends, ends[1:])))
+    # Where the warm-up ends at step 0, torch divides by zero (see test_torch_errors).
+    assume(float(pct_start * total) != 1.0)
     if kwargs["cycle_momentum"]:
         kwargs["base_momentum"], kwargs["max_momentum"] = _ordered(
             draw, groups, momenta, groups > 1 and draw(st.booleans()))
@@ -97,7 +96,10 @@ def one_cycle_configs(draw):
 
 def _pair(config):
     """torch's scheduler and cyclr's, built by the same call on equal optimizers."""
-    _, ours_opt, ours = helpers.build(config)
+    with warnings.catch_warnings():
+        # A degenerate 1cycle warns (tested in test_torch_one_cycle_tiny.py).
+        warnings.filterwarnings("ignore", "OneCycleLR: pct_start", UserWarning)
+        _, ours_opt, ours = helpers.build(config)
     _, opt = helpers.make_optimizer(config["optimizer"], config["groups"])
     kwargs = dict(config["kwargs"])
     if "scale_fn" in kwargs:
@@ -154,10 +156,13 @@ def test_cyclic_lr_matches_torch(config):
 def test_one_cycle_lr_equals_torch_exactly(config):
     (opt, theirs), (ours_opt, ours) = _pair(config)
     for i in range(config["total"]):
+        if i:
+            # Steps 1 .. total - 1 only: at step total_steps torch extrapolates its last
+            # phase (or, with an empty last phase, divides by zero); cyclr holds.
+            theirs.step()
+            ours.step()
         assert helpers.hyper(ours_opt) == helpers.hyper(opt), i
         assert ours.get_last_lr() == theirs.get_last_lr(), i
-        theirs.step()
-        ours.step()
 
 
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
