@@ -17,6 +17,24 @@ import numpy as np
 
 from . import _validate as v
 from ._core import Kernel
+from ._functions import function_path
+
+#: The version of the ``to_dict`` format (``cyclr.from_dict`` reads only this one).
+FORMAT_VERSION = 1
+
+
+class Field:
+    """The kinds of constructor parameter a schedule class declares in ``fields``:
+    ``to_dict`` writes and ``from_dict`` checks each parameter by its kind."""
+
+    NUMBER = "number"
+    OPT_NUMBER = "number or null"
+    STR = "string"
+    BOOL = "bool"
+    INT = "int"
+    SCALE_FN = "scale_fn"          # a function, saved as "module:qualname" (or null)
+    SCHEDULE = "schedule"          # a nested schedule description
+    SEGMENTS = "segments"          # a chain's [{"schedule": ..., "steps": int | null}]
 
 _SHAPES = ("linear", "welch", "hann")
 _POLICIES = ("triangular", "triangular2", "exp_range")
@@ -42,6 +60,21 @@ class Schedule(Kernel):
     """
 
     __slots__ = ("_params", "_hash")
+
+    #: The ``"type"`` of this class's descriptions, and the kind of each constructor
+    #: parameter (its ``params``, in order). A subclass that sets ``type_name`` is
+    #: registered in ``registry``, which ``cyclr.from_dict`` reads.
+    type_name: str | None = None
+    fields: dict = {}
+    registry: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("type_name"):
+            if cls.type_name in Schedule.registry:
+                raise TypeError(f"schedule type {cls.type_name!r} is already registered "
+                                f"by {Schedule.registry[cls.type_name].__name__}")
+            Schedule.registry[cls.type_name] = cls
 
     def _freeze(self, **params) -> None:
         object.__setattr__(self, "_params", tuple(params.items()))
@@ -186,12 +219,46 @@ class Schedule(Kernel):
         where its cycles end; by default there are none)."""
         return []
 
+    def natural_length(self) -> int | None:
+        """How many steps the schedule takes to settle: from step
+        ``natural_length() - 1`` on it holds its value. None for a schedule that
+        changes forever (cyclic, exponential, step decay, an open-ended chain ending
+        in one).
+
+        Examples:
+            >>> import cyclr
+            >>> cyclr.one_cycle(0.1, 100).natural_length(), cyclr.constant(0.1).natural_length()
+            (100, 1)
+            >>> cyclr.triangular(0.0, 1.0, 2).natural_length() is None
+            True
+        """
+        return None
+
     def to_dict(self) -> dict:
         """A JSON-safe description; ``cyclr.from_dict`` turns it back into an equal
-        schedule."""
-        from .serialize import to_dict
+        schedule: ``"version"``, ``"type"``, then each constructor parameter, written
+        by the kind its class declares in ``fields``.
 
-        return to_dict(self)
+        Raises:
+            ValueError: for a ``scale_fn`` that is not a module-level function (it
+                cannot be named for import).
+
+        Examples:
+            >>> import cyclr
+            >>> cyclr.triangular(0.0, 1.0, 2).to_dict()["type"]
+            'cyclic'
+        """
+        out = {"version": FORMAT_VERSION, "type": self.type_name}
+        for key, value in self._params:
+            kind = self.fields[key]
+            if kind == Field.SCHEDULE:
+                value = value.to_dict()
+            elif kind == Field.SEGMENTS:
+                value = [{"schedule": s.to_dict(), "steps": n} for s, n in value]
+            elif kind == Field.SCALE_FN and value is not None:
+                value = function_path(value)
+            out[key] = value
+        return out
 
 
 #: The most steps ``cycle_ends`` returns (1 GiB of int64): a longer answer is a mistake.
@@ -268,6 +335,10 @@ class Cyclic(Schedule):
     """
 
     __slots__ = ()
+    type_name = "cyclic"
+    fields = {"base_lr": Field.NUMBER, "max_lr": Field.NUMBER, "step_size": Field.NUMBER,
+              "step_size_down": Field.OPT_NUMBER, "policy": Field.STR, "gamma": Field.NUMBER,
+              "scale_fn": Field.SCALE_FN, "scale_mode": Field.STR, "shape": Field.STR}
 
     def __init__(self, base_lr, max_lr, step_size, step_size_down=None, policy="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", shape="linear"):
@@ -330,6 +401,15 @@ class Cyclic(Schedule):
     def _peak(self) -> float:
         return self.params["max_lr"]
 
+    @property
+    def envelope(self) -> str:
+        """The form of the amplitude factor ``f``: ``"flat"`` (triangular),
+        ``"halving"`` (triangular2, ``2**-c``), ``"gamma_steps"`` (exp_range,
+        ``gamma**i``), ``"gamma_cycles"`` (exp_range per cycle, ``gamma**c``),
+        ``"user_cycles"`` / ``"user_steps"`` (a ``scale_fn`` of the cycle or step)."""
+        p = self.params
+        return _ENVELOPES[p["policy"], p["scale_mode"]]
+
     def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
         return Momentum(self, base_momentum, max_momentum)
 
@@ -351,6 +431,10 @@ class OneCycle(Schedule):
     final value from step ``total_steps - 1`` on. Build it with ``one_cycle``."""
 
     __slots__ = ()
+    type_name = "one_cycle"
+    fields = {"max_lr": Field.NUMBER, "total_steps": Field.INT, "pct_start": Field.NUMBER,
+              "anneal": Field.STR, "div_factor": Field.NUMBER,
+              "final_div_factor": Field.NUMBER, "three_phase": Field.BOOL}
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0,
                  final_div_factor=1e4, three_phase=False):
@@ -411,6 +495,9 @@ class OneCycle(Schedule):
         p = self.params
         return max(p["max_lr"], p["max_lr"] / p["div_factor"])
 
+    def natural_length(self) -> int:
+        return self.params["total_steps"]
+
     def _ends(self, total_steps: int) -> list:
         # The run ends after total_steps updates.
         end = self.params["total_steps"]
@@ -429,6 +516,9 @@ class Momentum(Schedule):
     ``schedule.momentum_schedule(base_momentum, max_momentum)``."""
 
     __slots__ = ()
+    type_name = "momentum"
+    fields = {"schedule": Field.SCHEDULE, "base_momentum": Field.NUMBER,
+              "max_momentum": Field.NUMBER}
 
     def __init__(self, schedule, base_momentum, max_momentum):
         if not isinstance(schedule, (Cyclic, OneCycle)):
@@ -450,6 +540,9 @@ class Momentum(Schedule):
     def _ends(self, total_steps: int):
         return self.params["schedule"]._ends(total_steps)
 
+    def natural_length(self) -> int | None:
+        return self.params["schedule"].natural_length()
+
     def _peak(self) -> float:
         return self.params["max_momentum"]
 
@@ -463,6 +556,8 @@ class Constant(Schedule):
     """A fixed LR (the paper's "fixed" baseline). Build it with ``constant``."""
 
     __slots__ = ()
+    type_name = "constant"
+    fields = {"lr": Field.NUMBER}
 
     def __init__(self, lr):
         lr = v.rate("lr", lr)
@@ -471,6 +566,9 @@ class Constant(Schedule):
 
     def _peak(self) -> float:
         return self.params["lr"]
+
+    def natural_length(self) -> int:
+        return 1
 
     def __repr__(self):
         return self._call_repr("constant", ("lr",), {})
@@ -481,6 +579,8 @@ class Decay(Schedule):
     steps, then ``base_lr``. Build it with ``decay``."""
 
     __slots__ = ()
+    type_name = "decay"
+    fields = {"max_lr": Field.NUMBER, "base_lr": Field.NUMBER, "steps": Field.NUMBER}
 
     def __init__(self, max_lr, base_lr, steps):
         max_lr = v.rate("max_lr", max_lr)
@@ -497,6 +597,10 @@ class Decay(Schedule):
     def _peak(self) -> float:
         return self.params["max_lr"]
 
+    def natural_length(self) -> int:
+        # Linear until step ``steps``, base_lr from the first whole step at or after it.
+        return math.ceil(self.params["steps"]) + 1
+
     def _ends(self, total_steps: int) -> list:
         # The decay reaches base_lr at step ``steps`` (the first whole step at or after).
         end = math.ceil(self.params["steps"])
@@ -510,6 +614,8 @@ class Exponential(Schedule):
     """``lr * gamma**i`` (the paper's "exp" baseline). Build it with ``exponential``."""
 
     __slots__ = ()
+    type_name = "exponential"
+    fields = {"lr": Field.NUMBER, "gamma": Field.NUMBER}
 
     def __init__(self, lr, gamma):
         lr = v.rate("lr", lr)
@@ -528,6 +634,8 @@ class StepDecay(Schedule):
     """``lr * gamma**floor(i / step_size)``. Build it with ``step_decay``."""
 
     __slots__ = ()
+    type_name = "step_decay"
+    fields = {"lr": Field.NUMBER, "gamma": Field.NUMBER, "step_size": Field.NUMBER}
 
     def __init__(self, lr, gamma, step_size):
         lr = v.rate("lr", lr)
@@ -560,6 +668,8 @@ class Chain(Schedule):
     """
 
     __slots__ = ("_depth", "_size")
+    type_name = "chain"
+    fields = {"segments": Field.SEGMENTS}
 
     def __init__(self, segments):
         if not isinstance(segments, (tuple, list)) or not segments:
@@ -624,6 +734,13 @@ class Chain(Schedule):
 
     def _peak(self) -> float:
         return max(s._peak() for s, _ in self.params["segments"])
+
+    def natural_length(self) -> int | None:
+        segments = self.params["segments"]
+        if segments[-1][1] is not None:
+            return self.total_steps
+        tail = segments[-1][0].natural_length()
+        return None if tail is None else sum(n for _, n in segments[:-1]) + tail
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Chain":
         """The chain of each segment's momentum schedule (same bounds for all)."""

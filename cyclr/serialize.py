@@ -1,8 +1,11 @@
 """Schedules as JSON-safe dicts, and back, strictly.
 
 A dict carries ``"version"`` (the format version) and ``"type"``, then exactly the
-schedule's constructor parameters. ``from_dict`` treats its input as untrusted: every
-key and type is checked, unknown versions, types and keys are errors, and a custom
+schedule's constructor parameters. What a type is called and what its parameters are
+lives on its class (``type_name`` and ``fields``, registered when the class is
+defined); this module reads descriptions by that table. ``from_dict`` treats its input
+as untrusted: every key and type is checked, unknown versions, types and keys are
+errors, and a custom
 ``scale_fn`` (stored as ``"module:qualname"``) is only resolved, and its module only
 imported, when the caller passes ``allow_imports=True``.
 """
@@ -11,101 +14,40 @@ from __future__ import annotations
 
 import importlib
 import numbers
-import sys
 
-from .schedules import (
-    Chain,
-    Constant,
-    Cyclic,
-    Decay,
-    Exponential,
-    Momentum,
-    OneCycle,
-    Schedule,
-    StepDecay,
-)
+from ._functions import function_path
+from .schedules import FORMAT_VERSION, Field, Schedule
 
-FORMAT_VERSION = 1
-
-_TYPES = {
-    "cyclic": Cyclic,
-    "one_cycle": OneCycle,
-    "momentum": Momentum,
-    "constant": Constant,
-    "decay": Decay,
-    "exponential": Exponential,
-    "step_decay": StepDecay,
-    "chain": Chain,
-}
-_NAMES = {cls: name for name, cls in _TYPES.items()}
-
-# Parameter kinds, for checking untrusted input before any constructor sees it.
-_NUMBER, _OPT_NUMBER, _STR, _BOOL, _INT = "number", "number or null", "string", "bool", "int"
-_FIELDS = {
-    "cyclic": {"base_lr": _NUMBER, "max_lr": _NUMBER, "step_size": _NUMBER,
-               "step_size_down": _OPT_NUMBER, "policy": _STR, "gamma": _NUMBER,
-               "scale_fn": "scale_fn", "scale_mode": _STR, "shape": _STR},
-    "one_cycle": {"max_lr": _NUMBER, "total_steps": _INT, "pct_start": _NUMBER,
-                  "anneal": _STR, "div_factor": _NUMBER, "final_div_factor": _NUMBER,
-                  "three_phase": _BOOL},
-    "momentum": {"schedule": "schedule", "base_momentum": _NUMBER, "max_momentum": _NUMBER},
-    "constant": {"lr": _NUMBER},
-    "decay": {"max_lr": _NUMBER, "base_lr": _NUMBER, "steps": _NUMBER},
-    "exponential": {"lr": _NUMBER, "gamma": _NUMBER},
-    "step_decay": {"lr": _NUMBER, "gamma": _NUMBER, "step_size": _NUMBER},
-    "chain": {"segments": "segments"},
-}
+__all__ = ["FORMAT_VERSION", "MAX_DEPTH", "fill_nulls", "from_dict", "function_path",
+           "to_dict"]
 
 
 def to_dict(schedule: Schedule) -> dict:
     """``schedule`` as a JSON-safe dict (see the module docstring)."""
-    if type(schedule) not in _NAMES:
+    if not isinstance(schedule, Schedule) or type(schedule).type_name is None:
         raise TypeError(f"schedule must be a cyclr schedule, got {schedule!r}")
-    out = {"version": FORMAT_VERSION, "type": _NAMES[type(schedule)]}
-    for key, value in schedule.params.items():
-        if key == "schedule":
-            value = to_dict(value)
-        elif key == "segments":
-            value = [{"schedule": to_dict(s), "steps": n} for s, n in value]
-        elif key == "scale_fn" and value is not None:
-            value = function_path(value)
-        out[key] = value
-    return out
+    return schedule.to_dict()
 
 
-def function_path(fn) -> str:
-    """``fn``'s import path ``"module:qualname"``, found without importing anything.
-
-    Raises:
-        ValueError: unless ``fn`` is a module-level function reachable by that path.
-    """
-    module = getattr(fn, "__module__", None)
-    qualname = getattr(fn, "__qualname__", None)
-    found = sys.modules.get(module) if isinstance(module, str) else None
-    for part in (qualname or "<none>").split("."):
-        found = getattr(found, part, None)
-    if found is not fn or "<" in qualname:
-        raise ValueError(
-            f"scale_fn must be a module-level function to be saved by import path, got "
-            f"{fn!r}; define it at the top level of a module, or rebuild the schedule "
-            f"in code instead of serializing it"
-        )
-    return f"{module}:{qualname}"
+def _class_of(kind):
+    """The registered schedule class of a description's ``"type"``, or None."""
+    return Schedule.registry.get(kind) if isinstance(kind, str) else None
 
 
 def fill_nulls(data):
     """A copy of ``data`` with every nullable key it lacks set to None, at every depth:
     for formats without a null, such as TOML. Anything else is left for ``from_dict``
     to judge."""
-    if not isinstance(data, dict) or data.get("type") not in _FIELDS:
+    cls = _class_of(data.get("type")) if isinstance(data, dict) else None
+    if cls is None:
         return data
     data = dict(data)
-    for key, kind in _FIELDS[data["type"]].items():
-        if kind in (_OPT_NUMBER, "scale_fn"):
+    for key, kind in cls.fields.items():
+        if kind in (Field.OPT_NUMBER, Field.SCALE_FN):
             data.setdefault(key, None)
-        elif kind == "schedule" and key in data:
+        elif kind == Field.SCHEDULE and key in data:
             data[key] = fill_nulls(data[key])
-        elif kind == "segments" and isinstance(data.get(key), list):
+        elif kind == Field.SEGMENTS and isinstance(data.get(key), list):
             data[key] = [
                 {"steps": None, **seg, "schedule": fill_nulls(seg.get("schedule"))}
                 if isinstance(seg, dict) and "schedule" in seg else seg
@@ -147,9 +89,10 @@ def _read(data, resolve_function, depth):
             f"version must be {FORMAT_VERSION} (the only format this cyclr reads), "
             f"got {version!r}")
     kind = data.get("type")
-    if not isinstance(kind, str) or kind not in _TYPES:
-        raise ValueError(f"type must be one of {sorted(_TYPES)}, got {kind!r}")
-    fields = _FIELDS[kind]
+    cls = _class_of(kind)
+    if cls is None:
+        raise ValueError(f"type must be one of {sorted(Schedule.registry)}, got {kind!r}")
+    fields = cls.fields
     given = set(data) - {"version", "type"}
     if given != set(fields):
         missing = sorted(set(fields) - given)
@@ -158,14 +101,14 @@ def _read(data, resolve_function, depth):
                          f"[{', '.join(extra)}]")
     kwargs = {key: _field(kind, key, how, data[key], resolve_function, depth)
               for key, how in fields.items()}
-    return _TYPES[kind](**kwargs)
+    return cls(**kwargs)
 
 
 def _field(kind, key, how, value, resolve_function, depth):
     name = f"{kind}.{key}"
-    if how == "schedule":
+    if how == Field.SCHEDULE:
         return _read(value, resolve_function, depth + 1)
-    if how == "segments":
+    if how == Field.SEGMENTS:
         if not isinstance(value, list) or not value:
             raise TypeError(f"{name} must be a non-empty list, got {value!r}")
         segments = []
@@ -179,7 +122,7 @@ def _field(kind, key, how, value, resolve_function, depth):
                 raise TypeError(f"{name}[{k}].steps must be an int or null, got {steps!r}")
             segments.append((_read(segment["schedule"], resolve_function, depth + 1), steps))
         return tuple(segments)
-    if how == "scale_fn":
+    if how == Field.SCALE_FN:
         if value is None:
             return None
         if not isinstance(value, str) or value.count(":") != 1:
@@ -187,12 +130,12 @@ def _field(kind, key, how, value, resolve_function, depth):
                 f"{name} must be a 'module:qualname' string or null, got {value!r}")
         return resolve_function(value)
     ok = {
-        _NUMBER: isinstance(value, numbers.Real) and not isinstance(value, bool),
-        _OPT_NUMBER: value is None or (isinstance(value, numbers.Real)
-                                       and not isinstance(value, bool)),
-        _STR: isinstance(value, str),
-        _BOOL: isinstance(value, bool),
-        _INT: isinstance(value, int) and not isinstance(value, bool),
+        Field.NUMBER: isinstance(value, numbers.Real) and not isinstance(value, bool),
+        Field.OPT_NUMBER: value is None or (isinstance(value, numbers.Real)
+                                            and not isinstance(value, bool)),
+        Field.STR: isinstance(value, str),
+        Field.BOOL: isinstance(value, bool),
+        Field.INT: isinstance(value, int) and not isinstance(value, bool),
     }[how]
     if not ok:
         raise TypeError(f"{name} must be a {how}, got {value!r}")

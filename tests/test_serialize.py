@@ -59,3 +59,24 @@ GOOD = cyclr.triangular(0.001, 0.006, 2000).to_dict()
 def test_from_dict_rejects_bad_input(data, exc, match):
     with pytest.raises(exc, match=match):
         cyclr.from_dict(data)
+
+
+def test_each_class_declares_its_type_and_fields_and_is_registered():
+    from cyclr.schedules import Field, Schedule
+
+    for cls in (cyclr.Cyclic, cyclr.OneCycle, cyclr.Momentum, cyclr.Constant, cyclr.Decay,
+                cyclr.Exponential, cyclr.StepDecay, cyclr.Chain):
+        assert Schedule.registry[cls.type_name] is cls
+        values = vars(Field).values()
+        assert all(kind in values for kind in cls.fields.values())
+    # The fields are the constructor's parameters, in order.
+    s = cyclr.one_cycle(0.1, 100, three_phase=True)
+    assert list(s.params) == list(type(s).fields)
+    assert list(s.to_dict())[2:] == list(type(s).fields)
+
+
+def test_a_second_class_cannot_claim_a_registered_type():
+    from cyclr.schedules import Schedule
+
+    with pytest.raises(TypeError, match="'cyclic' is already registered by Cyclic"):
+        type("Impostor", (Schedule,), {"__slots__": (), "type_name": "cyclic"})
