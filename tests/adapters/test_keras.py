@@ -24,6 +24,14 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 import cyclr  # noqa: E402
 import cyclr.adapters.keras as ck  # noqa: E402
+from _policies import (  # noqa: E402  (beside this file)
+    LARGE_INT64,
+    POLICIES,
+    SMALL,
+    expected32,
+    multiplies_in_graph,
+    ulps,
+)
 from cyclr.adapters.keras import (  # noqa: E402
     CyclicalLearningRate,
     CyclrSchedule,
@@ -49,16 +57,6 @@ def core32(s, i):
 
 def lr_at(lr, steps):
     return ops.convert_to_numpy(lr(ops.convert_to_tensor(np.asarray(steps, np.int64))))
-
-
-def ulps(got, expected):
-    """Distance in float32 units in the last place; a float32 subnormal expected value
-    may read as 0 (TensorFlow and XLA flush subnormals when computing in the graph)."""
-    got, expected = np.asarray(got, np.float32), np.asarray(expected, np.float32)
-    expected = np.where(np.abs(expected) < np.finfo(np.float32).tiny, got * (got == 0),
-                        expected)
-    return np.abs(got.view(np.int32).astype(np.int64)
-                  - expected.view(np.int32).astype(np.int64))
 
 
 class RecordingSGD(keras.optimizers.SGD):
@@ -131,19 +129,34 @@ def test_fit_compiled_by_xla_uses_the_core_float32_values(name):
     assert ulps(used, s.array(1000, dtype=np.float32)).max() <= 1
 
 
-@pytest.mark.parametrize("s", [
-    cyclr.triangular2(0.001, 0.006, 20), cyclr.exp_range(0.0, 1.0, 9, gamma=0.99),
-    cyclr.exp_range(0.1, 1.0, 4, step_size_down=9, gamma=0.97, scale_mode="cycle"),
-    cyclr.triangular(0.3, 0.9, 5, shape="welch").momentum_schedule(0.8, 0.95),
-    cyclr.chain((cyclr.constant(0.5), 7), cyclr.triangular2(0.0, 1.0, 3, shape="hann")),
-], ids=repr)
-def test_endless_and_whole_run_schedules_equal_the_core_and_hold_after_the_end(s):
-    steps = np.arange(4000)
-    expected = s.array(4000, dtype=np.float32)
-    assert ulps(lr_at(schedule(s, None), steps), expected).max() == 0
-    held = lr_at(schedule(s, 1000), steps)
-    assert np.array_equal(held[:1000], expected[:1000])
-    assert np.all(held[1000:] == expected[999])
+@pytest.mark.parametrize("name", POLICIES)
+def test_every_policy_equals_the_core_at_every_step(name):
+    s = POLICIES[name]
+    steps = np.concatenate([SMALL, LARGE_INT64])
+    expected = expected32(s, steps)
+    worst = 1 if multiplies_in_graph(s) else 0
+    lr = schedule(s)
+    assert ulps(lr_at(lr, steps), expected).max() <= worst
+    graph = tf.function(lr, jit_compile=True)
+    assert ulps(graph(tf.constant(steps, tf.int64)).numpy(), expected).max() <= worst
+    # total_steps is a hint only: nothing holds at it
+    assert np.array_equal(lr_at(schedule(s, total_steps=50), steps), lr_at(lr, steps))
+
+
+def test_fit_past_the_old_run_length_follows_the_schedule():
+    # The old adapter froze at total_steps - 1: s(49) for every later step.
+    s = cyclr.triangular(0.001, 0.006, 15)
+    used = used_in_fit(schedule(s, total_steps=50), 300)
+    assert np.array_equal(used, s.array(300, dtype=np.float32))
+    assert used[99] == np.float32(0.004)
+    s = cyclr.chain((cyclr.one_cycle(0.05, 100), 100), cyclr.exp_range(1e-3, 5e-3, 40,
+                                                                       gamma=0.999))
+    optimizer = keras.optimizers.SGD(learning_rate=schedule(s))
+    model = tiny_model(optimizer)
+    x = np.ones((10, 2), "float32")
+    model.fit(x, x.sum(axis=1), batch_size=1, epochs=30, verbose=0)     # 300 updates
+    assert int(optimizer.iterations.numpy()) == 300
+    assert ulps(float(optimizer.learning_rate), core32(s, 300)) <= 1
 
 
 def test_optimizer_learning_rate_reads_the_schedule_at_its_iterations():
@@ -182,13 +195,16 @@ def test_steps_far_past_2_pow_24_are_exact_integer_lookups(s, step):
     assert ulps(next_lr, core32(s, step + 1)) <= 1
 
 
-def test_whole_run_table_past_2_pow_24():
-    s = cyclr.triangular(0.0, 1.0, 1)
-    lr = schedule(s, 2**24 + 4)
-    for step in (2**24 + 1, 2**24 + 2, 2**24 + 3, 2**24 + 4, 2**40):
-        expected = core32(s, min(step, 2**24 + 3))
-        assert lr_at(lr, [step])[0] == expected
-    assert used_at(lr, 2**24 + 1)[0] == 1.0 != core32(s, 2**24)
+def test_a_user_scale_fn_needs_total_steps_and_holds_after_it():
+    s = cyclr.cyclic(0.1, 1.0, 4, scale_fn=inverse_cycle)
+    with pytest.raises(ValueError, match="total_steps=None.*scale_fn"):
+        schedule(s)
+    with pytest.warns(UserWarning, match="total_steps=30"):
+        lr = schedule(s, total_steps=30)
+    got = lr_at(lr, np.arange(100))
+    expected = s.array(100, dtype=np.float32)
+    assert np.array_equal(got[:30], expected[:30])
+    assert np.all(got[30:] == expected[29]) and not np.all(expected[30:] == expected[29])
 
 
 def test_the_graph_indexes_with_integers_never_float32():
@@ -292,6 +308,40 @@ def test_tfa_classes_follow_tfa_formula(tfa, _core, fn, _exact):
     expected = tfa_formula(tfa.initial_learning_rate, tfa.maximal_learning_rate,
                            tfa.step_size, fn, tfa.scale_mode, STEPS)
     np.testing.assert_allclose(lr_at(tfa, STEPS), expected, rtol=2e-7, atol=1e-12)
+
+
+TFA_FRACTIONAL = [
+    # (TFA-style object, the scale_fn TFA would call, equal core schedule)
+    (Triangular2CyclicalLearningRate(1e-3, 6e-3, 2 * 1797 / 64), lambda x: 0.5 ** (x - 1),
+     cyclr.triangular2(1e-3, 6e-3, 2 * 1797 / 64)),
+    (TriangularCyclicalLearningRate(1e-4, 1e-2, 2.5), lambda x: 1.0,
+     cyclr.triangular(1e-4, 1e-2, 2.5)),
+    (ExponentialCyclicalLearningRate(1e-4, 1e-2, 37.25, gamma=0.9995),
+     lambda x: 0.9995 ** x, cyclr.exp_range(1e-4, 1e-2, 37.25, gamma=0.9995)),
+]
+
+
+@pytest.mark.parametrize("tfa, fn, core", TFA_FRACTIONAL,
+                         ids=[type(c[0]).__name__ for c in TFA_FRACTIONAL])
+def test_tfa_float_step_sizes_follow_tfa_formula_at_float_steps(tfa, fn, core):
+    steps = np.arange(20_000)
+    expected = tfa_formula(tfa.initial_learning_rate, tfa.maximal_learning_rate,
+                           tfa.step_size, fn, tfa.scale_mode, steps)
+    # TFA was called with float steps: they count exactly up to 2**24
+    for dtype in ("float32", "float64", "int64", "int32"):
+        got = ops.convert_to_numpy(tfa(ops.convert_to_tensor(steps.astype(dtype))))
+        assert got.dtype == np.float32
+        # within float32 rounding of TFA's float64 formula, and the core's float32 value
+        np.testing.assert_allclose(got, expected, rtol=2e-7, atol=1e-12)
+        assert ulps(got, core.array(steps.size, dtype=np.float32)).max() <= 1
+    far = np.array([2**24 + 3, 2**33 + 5, 2**40 + 1])
+    assert ulps(lr_at(tfa, far), expected32(core, far)).max() <= 1
+
+
+def test_tfa_non_integral_float_steps_read_the_step_below():
+    lr = Triangular2CyclicalLearningRate(0.0, 1.0, 4)
+    got = ops.convert_to_numpy(lr(ops.convert_to_tensor([0.5, 2.75, 5.99, -1.5])))
+    assert got.tolist() == lr_at(lr, [0, 2, 5, 0]).tolist()
 
 
 def test_tfa_factors_above_one_are_capped_at_the_maximum():
@@ -405,11 +455,83 @@ def test_models_save_and_load_in_a_fresh_process(tmp_path):
 
 
 @keras_saving_warning
-def test_saving_a_lambda_scale_fn_names_scale_fn(tmp_path):
-    lr = CyclicalLearningRate(1e-4, 1e-2, 9, scale_fn=lambda x: 1.0)
+@pytest.mark.parametrize("lambda_lr, warns", [
+    (lambda: CyclicalLearningRate(1e-4, 1e-2, 9, scale_fn=lambda x: 1.0), False),
+    (lambda: schedule(cyclr.cyclic(1e-4, 1e-2, 9, scale_fn=lambda k: 1.0), 100), True),
+], ids=["tfa", "cyclr"])
+def test_saving_a_lambda_scale_fn_over_a_good_file_never_raises(tmp_path, lambda_lr, warns):
+    path = tmp_path / "good.keras"
+    x = np.ones((4, 2), "float32")
+    good = tiny_model(keras.optimizers.SGD(learning_rate=TriangularCyclicalLearningRate(
+        1e-4, 1e-2, 9)))
+    good.save(path)
+    assert keras.models.load_model(path).optimizer.learning_rate is not None
+    with pytest.warns(UserWarning, match="total_steps=100") if warns else _no_warning():
+        lr = lambda_lr()
     model = tiny_model(keras.optimizers.SGD(learning_rate=lr))
-    with pytest.raises(ValueError, match="scale_fn must be a module-level function"):
-        model.save(tmp_path / "m.keras")
+    model.fit(x, x.sum(axis=1), verbose=0)
+    config = lr.get_config()                            # no exception: a marker instead
+    marker = config["scale_fn"] if "scale_fn" in config else config["schedule"]
+    assert "unserializable" in marker and "<lambda>" in marker["unserializable"]
+    model.save(path)                                    # ModelCheckpoint does the same
+    with pytest.raises(ValueError, match=r"<lambda>.* was not saved because .*not a "
+                                         r"module-level function.*register"):
+        keras.models.load_model(path)
+    with pytest.raises(ValueError, match="was not saved because"):
+        type(lr).from_config(config)
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_an_edited_config_with_a_huge_cycle_is_refused_before_allocating():
+    import tracemalloc
+
+    attacks = [
+        (CyclrSchedule, schedule(cyclr.triangular2(1e-3, 6e-3, 4)).get_config(),
+         lambda c: c["schedule"].__setitem__("step_size", 33554432)),
+        (CyclrSchedule, schedule(cyclr.triangular(1e-3, 6e-3, 4), 1000).get_config(),
+         lambda c: c["schedule"].__setitem__("step_size", 33554432)),
+        (Triangular2CyclicalLearningRate,
+         Triangular2CyclicalLearningRate(1e-3, 6e-3, 4).get_config(),
+         lambda c: c.__setitem__("step_size", 33554432)),
+    ]
+    for cls, config, edit in attacks:
+        edit(config)
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match=r"step_size=33554432: a cycle of 67108864 "
+                                                 r"steps .*more than the 64 MiB limit"):
+                cls.from_config(config)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2**20, cls
+
+
+@keras_saving_warning
+def test_an_edited_keras_file_with_a_huge_cycle_is_refused_on_load(tmp_path):
+    import zipfile
+
+    path = tmp_path / "m.keras"
+    tiny_model(keras.optimizers.SGD(learning_rate=schedule(
+        cyclr.triangular2(1e-3, 6e-3, 4)))).save(path)
+    with zipfile.ZipFile(path) as z:
+        files = {name: z.read(name) for name in z.namelist()}
+    config = json.loads(files["config.json"])
+    lr = config["compile_config"]["optimizer"]["config"]["learning_rate"]
+    assert lr["config"]["schedule"]["step_size"] == 4
+    lr["config"]["schedule"]["step_size"] = 33554432
+    files["config.json"] = json.dumps(config).encode()
+    edited = tmp_path / "edited.keras"
+    with zipfile.ZipFile(edited, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    with pytest.raises(ValueError, match="step_size=33554432"):
+        keras.models.load_model(edited)
 
 
 def test_loading_calls_only_functions_registered_with_keras():
@@ -425,9 +547,11 @@ def test_loading_calls_only_functions_registered_with_keras():
     with keras.saving.custom_object_scope({"sqrt": math.sqrt}):
         assert CyclicalLearningRate.from_config(config).scale_fn is math.sqrt
     custom = cyclr.cyclic(0.1, 1.0, 4, scale_fn=inverse_cycle)
-    config = schedule(custom, 100).get_config()
+    with pytest.warns(UserWarning, match="total_steps=100"):
+        config = schedule(custom, 100).get_config()
     assert config["schedule"]["scale_fn"] == f"{__name__}:inverse_cycle"
-    assert CyclrSchedule.from_config(config).schedule == custom
+    with pytest.warns(UserWarning, match="total_steps=100"):
+        assert CyclrSchedule.from_config(config).schedule == custom
     config["schedule"]["scale_fn"] = "cyclr_not_imported_module:f"
     with pytest.raises(ValueError, match="not a function registered with Keras"):
         CyclrSchedule.from_config(config)
@@ -452,8 +576,8 @@ def test_fit_with_triangular2_learns_digits():
                   metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=batch, epochs=epochs, verbose=0)
     assert int(optimizer.iterations.numpy()) == epochs * per_epoch == 344
-    # past the end of the run the schedule holds the last update's LR
-    assert float(optimizer.learning_rate) == core32(s, 343) != core32(s, 344)
+    # past the end of the run the schedule goes on
+    assert float(optimizer.learning_rate) == core32(s, 344) != core32(s, 343)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.93      # measured 0.96-0.97 over seeds 0-2
 
@@ -466,10 +590,13 @@ def test_fit_with_triangular2_learns_digits():
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 0), ValueError, "total_steps"),
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 2.5), TypeError, "total_steps"),
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), True), TypeError, "total_steps"),
-    (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 2**27), ValueError, "total_steps=None"),
-    (lambda: schedule(cyclr.exponential(0.1, 0.9), None), ValueError, "total_steps"),
     (lambda: schedule(cyclr.cyclic(0.1, 1.0, 5, scale_fn=inverse_cycle), None), ValueError,
-     "scale_fn"),
+     "total_steps=None.*scale_fn"),
+    (lambda: schedule(cyclr.triangular(0.1, 1.0, 2.3)), ValueError,
+     r"step_size=2.3: .*not a multiple of 2\*\*-20"),
+    (lambda: schedule(cyclr.triangular(0.1, 1.0, 33554432)), ValueError,
+     r"step_size=33554432: .*64 MiB limit"),
+    (lambda: schedule(cyclr.one_cycle(0.1, 2**25)), ValueError, "total_steps=33554432"),
     (lambda: schedule(cyclr.triangular(0.1, 1.0, 5), 10, name=3), TypeError, "name"),
     (lambda: TriangularCyclicalLearningRate(-1e-4, 1e-2, 10), ValueError,
      "initial_learning_rate"),
@@ -482,7 +609,11 @@ def test_fit_with_triangular2_learns_digits():
     (lambda: TriangularCyclicalLearningRate("fast", 1e-2, 10), TypeError,
      "initial_learning_rate"),
     (lambda: Triangular2CyclicalLearningRate(1e-4, 1e-2, 0), ValueError, "step_size"),
-    (lambda: Triangular2CyclicalLearningRate(1e-4, 1e-2, 2.3), ValueError, "step_size"),
+    (lambda: Triangular2CyclicalLearningRate(1e-4, 1e-2, 2.3), ValueError,
+     r"step_size=2.3: .*not a multiple of 2\*\*-20"),
+    (lambda: Triangular2CyclicalLearningRate(1e-4, 1e-2, -2.5), ValueError, "step_size"),
+    (lambda: TriangularCyclicalLearningRate(1e-4, 1e-2, 2**25), ValueError,
+     "step_size=33554432"),
     (lambda: Triangular2CyclicalLearningRate(1e-4, 1e-2, 10, scale_mode="epoch"),
      ValueError, "scale_mode"),
     (lambda: ExponentialCyclicalLearningRate(1e-4, 1e-2, 10, gamma=0.0), ValueError, "gamma"),
@@ -496,8 +627,7 @@ def test_bad_arguments_are_named(call, error, match):
 
 
 @pytest.mark.parametrize("lr", [schedule(cyclr.triangular(0.1, 1.0, 5), 100),
-                                schedule(cyclr.triangular2(0.1, 1.0, 5), None),
-                                Triangular2CyclicalLearningRate(0.1, 1.0, 5)], ids=repr)
+                                schedule(cyclr.triangular2(0.1, 1.0, 5), None)], ids=repr)
 def test_a_float_step_is_refused(lr):
     with pytest.raises(TypeError, match="step must be an integer"):
         lr(ops.convert_to_tensor(3.0))

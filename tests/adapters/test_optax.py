@@ -13,125 +13,20 @@ from sklearn.model_selection import train_test_split
 
 import cyclr
 import cyclr.adapters.optax as co
-from cyclr import tables
 from cyclr.adapters.optax import schedule
+from _policies import (  # beside this file
+    LARGE_INT32,
+    LARGE_INT64,
+    POLICIES,
+    SMALL,
+    expected32,
+    multiplies_in_graph,
+    ulps,
+)
 
 
 def core32(s, i):
     return s.array(1, start=i, dtype=np.float32)[0]
-
-
-def ulps(got, expected):
-    """Distance in float32 units in the last place; a float32 subnormal expected value
-    may read as 0 (XLA flushes subnormals when computing)."""
-    got, expected = np.asarray(got, np.float32), np.asarray(expected, np.float32)
-    expected = np.where(np.abs(expected) < np.finfo(np.float32).tiny, got * (got == 0),
-                        expected)
-    return np.abs(got.view(np.int32).astype(np.int64)
-                  - expected.view(np.int32).astype(np.int64))
-
-
-def multiplies_in_graph(s, total=None):
-    """Whether the adapter multiplies an envelope factor in the graph (1 ulp allowed)."""
-    plan = tables.plan(s, total)
-    pieces = plan.pieces if isinstance(plan, tables.Piecewise) else (plan,)
-    return any(isinstance(p, tables.Periodic) and p.values is None for p in pieces)
-
-
-# Every policy, shape and baseline; chains finite, open-ended and nested.
-POLICIES = {
-    "triangular": cyclr.triangular(1e-3, 6e-3, 15),
-    "triangular2": cyclr.triangular2(1e-3, 6e-3, 20),
-    "exp_range": cyclr.exp_range(1e-4, 1e-2, 9, gamma=0.9995),
-    "exp_range cycle": cyclr.exp_range(0.1, 1.0, 4, step_size_down=9, gamma=0.97,
-                                       scale_mode="cycle"),
-    "welch asymmetric": cyclr.triangular(0.1, 0.7, 2, step_size_down=5, shape="welch"),
-    "hann triangular2": cyclr.triangular2(0.0, 1.0, 3, shape="hann"),
-    "tfa fractional": cyclr.triangular2(1e-3, 6e-3, 2 * 1797 / 64),
-    "fractional hann exp_range": cyclr.exp_range(0.1, 0.9, 1.5, step_size_down=2.25,
-                                                 gamma=0.999, shape="hann"),
-    "one_cycle": cyclr.one_cycle(0.1, 300),
-    "one_cycle three_phase": cyclr.one_cycle(0.1, 300, three_phase=True, anneal="linear"),
-    "constant": cyclr.constant(0.25),
-    "decay": cyclr.decay(0.1, 0.01, 250.5),
-    "exponential": cyclr.exponential(0.1, 0.999),
-    "step_decay": cyclr.step_decay(0.1, 0.5, 7),
-    "step_decay fractional": cyclr.step_decay(0.1, 0.9, 2.75),
-    "momentum cyclic": cyclr.triangular(0.3, 0.9, 5, shape="welch").momentum_schedule(0.8, 0.95),
-    "momentum exp_range": cyclr.exp_range(0.2, 0.9, 7, gamma=0.995).momentum_schedule(0.85, 0.95),
-    "momentum one_cycle": cyclr.one_cycle(0.1, 200).momentum_schedule(0.85, 0.95),
-    "chain finite": cyclr.chain((cyclr.one_cycle(0.1, 40), 40),
-                                (cyclr.triangular2(0.1, 1.0, 3000), 500_000),
-                                (cyclr.exp_range(0.1, 1.0, 2.5, gamma=0.9999), 300_000)),
-    "chain open-ended": cyclr.chain((cyclr.constant(0.5), 7),
-                                    (cyclr.triangular(0.1, 1.0, 2**20), 2**30),
-                                    cyclr.exp_range(0.1, 1.0, 7, gamma=0.99,
-                                                    scale_mode="cycle")),
-    "chain nested": cyclr.chain(
-        (cyclr.chain((cyclr.constant(0.2), 5), cyclr.exponential(1.0, 0.99)), 77),
-        (cyclr.chain((cyclr.decay(1.0, 0.1, 1000), 300),
-                     (cyclr.step_decay(0.5, 0.5, 1.5), 10**9)), 2 * 10**9),
-        cyclr.chain((cyclr.triangular(0.2, 0.4, 10), 25), cyclr.one_cycle(0.3, 50))),
-}
-SMALL = np.arange(3000)
-LARGE_INT32 = np.array([2**24 + 1, 2**30 + 7, 2**31 - 1])
-LARGE_INT64 = np.array([2**31 + 5, 2**33 + 1, 2**40 - 1, 2**40 + 3, 2 * 10**9 + 76,
-                        2 * 10**9 + 77, 2 * 10**9 + 78, 2**30 + 5, 2**30 + 6, 2**30 + 7])
-
-
-def expected32(s, steps):
-    return np.array([s.array(1, start=int(i), dtype=np.float32)[0] for i in steps])
-
-
-@pytest.mark.parametrize("x64", [False, True])
-@pytest.mark.parametrize("name", POLICIES)
-def test_every_policy_equals_the_core_at_every_count(name, x64):
-    s = POLICIES[name]
-    worst = 1 if multiplies_in_graph(s) else 0
-    lr = schedule(s)
-    with jax.enable_x64(x64):
-        large = LARGE_INT64 if x64 else LARGE_INT32
-        steps = np.concatenate([SMALL, large])
-        counts = jnp.asarray(steps, jnp.int64 if x64 else jnp.int32)
-        assert counts.dtype == (jnp.int64 if x64 else jnp.int32)
-        expected = expected32(s, steps)
-        jitted = np.asarray(jax.jit(lr)(counts))
-        eager = np.asarray(lr(counts))
-        assert jitted.dtype == eager.dtype == np.float32
-        assert ulps(jitted, expected).max() <= worst
-        assert ulps(eager, expected).max() <= worst
-        scalar = jax.jit(lr)(counts[-1])
-        assert scalar.shape == () and ulps(scalar, expected[-1]) <= worst
-
-
-@pytest.mark.parametrize("name", ["triangular", "one_cycle", "chain finite", "exponential"])
-def test_total_steps_changes_no_value(name):
-    # the old adapter froze at total_steps - 1: triangular(0.001, 0.006, 15) with
-    # total_steps=50 gave s(49) = 0.00467 at count 99, where s(99) = 0.004
-    s = POLICIES[name]
-    steps = np.concatenate([SMALL, LARGE_INT32])
-    counts = jnp.asarray(steps, jnp.int32)
-    free, bounded = jax.jit(schedule(s))(counts), jax.jit(schedule(s, total_steps=50))(counts)
-    assert np.array_equal(np.asarray(free), np.asarray(bounded))
-    assert ulps(bounded, expected32(s, steps)).max() <= (1 if multiplies_in_graph(s) else 0)
-    if name == "triangular":
-        assert float(bounded[99]) == np.float32(0.004) == np.float32(s(99))
-
-
-def half_per_cycle(k):
-    return 0.5 ** (k - 1)
-
-
-def test_a_user_scale_fn_needs_total_steps_and_holds_after_it():
-    s = cyclr.cyclic(0.1, 1.0, 4, scale_fn=half_per_cycle)
-    with pytest.raises(ValueError, match="total_steps"):
-        schedule(s)
-    with pytest.warns(UserWarning, match="total_steps=30"):
-        lr = jax.jit(schedule(s, total_steps=30))
-    got = np.asarray(lr(jnp.arange(100)))
-    expected = s.array(100, dtype=np.float32)
-    assert np.array_equal(got[:30], expected[:30])
-    assert np.all(got[30:] == expected[29]) and not np.all(expected[30:] == expected[29])
 
 
 CASES = {
