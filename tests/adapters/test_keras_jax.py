@@ -11,6 +11,14 @@ from pathlib import Path
 import numpy as np
 
 import cyclr
+from _policies import (  # beside this file
+    LARGE_INT32,
+    POLICIES,
+    SMALL,
+    expected32,
+    multiplies_in_graph,
+    ulps,
+)
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -87,7 +95,19 @@ for name, case in cases["large"].items():
     model.train_on_batch(ones, ones.sum(axis=1))
     out["large"][name] = float(value(optimizer.used)[0])
 
+out["policies"] = {}
+steps = np.asarray(cases["steps"], np.int32)
+for name, described in cases["policies"].items():
+    lr = schedule(cyclr.from_dict(described))
+    out["policies"][name] = {
+        "eager": ops.convert_to_numpy(lr(steps)).tolist(),
+        "jit": np.asarray(jax.jit(lr)(steps)).tolist(),
+        "hinted": ops.convert_to_numpy(schedule(cyclr.from_dict(described), 50)(steps)).tolist(),
+    }
+
 probe = np.arange(3000, dtype=np.int32)
+out["tfa_fractional"] = ops.convert_to_numpy(Triangular2CyclicalLearningRate(
+    1e-3, 6e-3, 2 * 1797 / 64)(probe.astype("float32"))).tolist()
 out["tfa"] = {
     "triangular2": ops.convert_to_numpy(
         Triangular2CyclicalLearningRate(1e-3, 6e-3, 50)(probe)).tolist(),
@@ -110,8 +130,8 @@ print("RESULT" + json.dumps(out))
 FIT = {
     "triangular2 endless": (cyclr.triangular2(1e-3, 6e-3, 60), None),
     "exp_range endless": (cyclr.exp_range(1e-4, 1e-2, 45, gamma=0.999, shape="hann"), None),
-    "chain whole run": (cyclr.chain((cyclr.one_cycle(0.05, 300), 300),
-                                    cyclr.triangular2(1e-3, 6e-3, 50)), 1200),
+    "chain with a total_steps hint": (cyclr.chain((cyclr.one_cycle(0.05, 300), 300),
+                                                  cyclr.triangular2(1e-3, 6e-3, 50)), 1200),
     "momentum endless": (cyclr.triangular(0.1, 1.0, 33).momentum_schedule(0.85, 0.95), None),
 }
 LARGE = {
@@ -121,20 +141,14 @@ LARGE = {
 }
 
 
-def ulps(got, expected):
-    got, expected = np.asarray(got, np.float32), np.asarray(expected, np.float32)
-    expected = np.where(np.abs(expected) < np.finfo(np.float32).tiny, got * (got == 0),
-                        expected)
-    return np.abs(got.view(np.int32).astype(np.int64)
-                  - expected.view(np.int32).astype(np.int64))
-
-
 def test_keras_jax_backend_in_a_subprocess():
     cases = {
         "fit": {name: {"schedule": s.to_dict(), "total_steps": n}
                 for name, (s, n) in FIT.items()},
         "large": {name: {"schedule": s.to_dict(), "total_steps": None, "step": step}
                   for name, (s, step) in LARGE.items()},
+        "policies": {name: s.to_dict() for name, s in POLICIES.items()},
+        "steps": np.concatenate([SMALL, LARGE_INT32]).tolist(),
     }
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "0"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(cases)],
@@ -147,15 +161,24 @@ def test_keras_jax_backend_in_a_subprocess():
     for name, (s, total) in FIT.items():
         got = out["fit"][name]
         assert got["iterations"] == 1500
-        expected = s.array(1500, dtype=np.float32)
-        if total is not None:
-            expected[total:] = expected[total - 1]         # held after the run
+        expected = s.array(1500, dtype=np.float32)       # total_steps holds nothing
         assert ulps(got["used"], expected).max() <= (
             1 if name.startswith("exp_range") else 0), name
 
     for name, (s, step) in LARGE.items():
         assert s.array(1, start=step, dtype=np.float32)[0] != s(int(np.float32(step)))
         assert ulps(out["large"][name], s.array(1, start=step, dtype=np.float32)) <= 1, name
+
+    steps = np.concatenate([SMALL, LARGE_INT32])
+    for name, s in POLICIES.items():
+        expected = expected32(s, steps)
+        worst = 1 if multiplies_in_graph(s) else 0
+        got = out["policies"][name]
+        for how in ("eager", "jit", "hinted"):
+            assert ulps(got[how], expected).max() <= worst, (name, how)
+
+    fractional = cyclr.triangular2(1e-3, 6e-3, 2 * 1797 / 64).array(3000, dtype=np.float32)
+    assert np.array_equal(np.float32(out["tfa_fractional"]), fractional)
 
     t2 = cyclr.triangular2(1e-3, 6e-3, 50).array(3000, dtype=np.float32)
     assert np.array_equal(np.float32(out["tfa"]["triangular2"]), t2)
