@@ -16,7 +16,7 @@ def function_path(fn) -> str:
     found = sys.modules.get(module) if isinstance(module, str) else None
     for part in (qualname or "<none>").split("."):
         found = getattr(found, part, None)
-    if found is not fn or "<" in qualname:
+    if found is not fn or not isinstance(qualname, str) or "<" in qualname:
         raise ValueError(
             f"scale_fn must be a module-level function to be saved by import path, got "
             f"{fn!r}; define it at the top level of a module, or rebuild the schedule "

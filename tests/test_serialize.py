@@ -80,3 +80,11 @@ def test_a_second_class_cannot_claim_a_registered_type():
 
     with pytest.raises(TypeError, match="'cyclic' is already registered by Cyclic"):
         type("Impostor", (Schedule,), {"__slots__": (), "type_name": "cyclic"})
+
+
+@pytest.mark.parametrize("fn", [None, 3, "module:name", lambda x: 1.0])
+def test_function_path_refuses_what_has_no_import_path(fn):
+    from cyclr.serialize import function_path
+
+    with pytest.raises(ValueError, match="module-level function"):
+        function_path(fn)
