@@ -283,10 +283,32 @@ def _generators(loaders):
 
 
 def _snapshot(model, optimizer, loaders):
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    with torch.no_grad():
+        return {
+            "module": save_module(model, params, loaders),
+            "optimizer": copy.deepcopy(optimizer.state_dict()),
+            "groups": (optimizer.param_groups, list(optimizer.param_groups)),
+            "state": optimizer.state,
+            # torch's LR schedulers flag an optimizer that has stepped; ours must not count.
+            "stepped": optimizer.__dict__.get("_opt_called", _MISSING),
+        }
+
+
+def _restore(model, optimizer, saved):
+    restore_module(model, saved["module"])
+    with torch.no_grad():
+        _restore_optimizer(optimizer, saved)
+
+
+def save_module(model, params=(), loaders=()):
+    """What :func:`restore_module` needs to put ``model`` back as it is now: its
+    ``state_dict()``, its modules' bindings, every ``.grad`` (of the model's parameters
+    and of ``params``, tensors trained outside the model), the global random states and
+    the ``torch.Generator`` of each of ``loaders``."""
     modules = list(model.modules())
-    model_params = {id(p) for p in model.parameters()}
-    opt_params = {id(p): p for g in optimizer.param_groups for p in g["params"]}
-    params = {id(p): p for p in model.parameters()} | opt_params
+    in_model = {id(p): p for p in model.parameters()}
+    loose = {id(p): p for p in params if id(p) not in in_model}
     with torch.no_grad():
         return {
             "model": copy.deepcopy(model.state_dict()),
@@ -297,15 +319,9 @@ def _snapshot(model, optimizer, loaders):
             "unsaved": [(b, b.detach().clone()) for m in modules
                         for name, b in m._buffers.items()
                         if b is not None and name in m._non_persistent_buffers_set],
-            "loose": [(p, p.detach().clone()) for i, p in opt_params.items()
-                      if i not in model_params],
+            "loose": [(p, p.detach().clone()) for p in loose.values()],
             "grads": [(p, p.grad, None if p.grad is None else p.grad.detach().clone())
-                      for p in params.values()],
-            "optimizer": copy.deepcopy(optimizer.state_dict()),
-            "groups": (optimizer.param_groups, list(optimizer.param_groups)),
-            "state": optimizer.state,
-            # torch's LR schedulers flag an optimizer that has stepped; ours must not count.
-            "stepped": optimizer.__dict__.get("_opt_called", _MISSING),
+                      for p in (in_model | loose).values()],
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "numpy_rng": np.random.get_state(),
@@ -314,7 +330,8 @@ def _snapshot(model, optimizer, loaders):
         }
 
 
-def _restore(model, optimizer, saved):
+def restore_module(model, saved):
+    """Put ``model`` (and the random states) back as :func:`save_module` saw them."""
     with torch.no_grad():
         for module, attrs, params, buffers, children in saved["bindings"]:
             for key in set(module.__dict__) - set(attrs):
@@ -331,7 +348,6 @@ def _restore(model, optimizer, saved):
             if grad is not None:
                 grad.copy_(value)
             p.grad = grad
-        _restore_optimizer(optimizer, saved)
     torch.set_rng_state(saved["rng"])
     if saved["cuda_rng"] is not None:
         torch.cuda.set_rng_state_all(saved["cuda_rng"])
