@@ -2,9 +2,14 @@
 against the same step with the framework's native schedule.
 
 Keras: ``model.fit`` on scikit-learn's digits with SGD + momentum, timed per step, cyclr
-``one_cycle`` through ``cyclr.adapters.keras.schedule`` against ``CosineDecay``.
+schedules through ``cyclr.adapters.keras.schedule`` against ``CosineDecay``.
 Optax: a jitted update (gradient, ``optax.sgd`` with momentum, apply) on the same data,
 ``cyclr.adapters.optax.schedule`` against ``optax.cosine_onecycle_schedule``.
+
+One row per kind of lookup plan: ``one_cycle`` (a table), ``triangular2`` (one cycle of
+heights times ``2**-c``, computed in float64 in the graph) and a warm-up chain ending in
+``exp_range`` (two pieces, the second with ``gamma**i``). No ``total_steps``: the
+schedules are exact at every step.
 """
 
 from __future__ import annotations
@@ -14,8 +19,17 @@ import numpy as np
 import cyclr
 from _harness import Row, best_of, fmt_time, skipped
 
-TOTAL = 100_000                  # schedule length: longer than any run here
+TOTAL = 100_000                  # 1cycle length: longer than any run here
 TOP = 1e-2
+
+
+def _cases() -> dict:
+    return {
+        "one_cycle": cyclr.one_cycle(TOP, TOTAL),
+        "triangular2": cyclr.triangular2(TOP / 10, TOP, 2000),
+        "warm-up chain, exp_range": cyclr.chain((cyclr.one_cycle(TOP, 50), 50),
+                                         cyclr.exp_range(TOP / 10, TOP, 20, gamma=0.9999)),
+    }
 
 
 def _digits(rows: int = 1792):
@@ -40,10 +54,11 @@ def _adapter(name: str):
 def keras_rows(epochs: int, repeat: int, rows: int = 1792) -> list[Row]:
     import keras
 
-    what, against = "Keras `model.fit` step, cyclr one_cycle", "same with `CosineDecay`"
+    what, against = "Keras `model.fit` step, cyclr {}", "same with `CosineDecay`"
     adapter = _adapter("keras")
     if adapter is None:
-        return [skipped(4, what, against, "cyclr.adapters.keras not written yet")]
+        return [skipped(4, what.format("schedules"), against,
+                        "cyclr.adapters.keras not written yet")]
     x, y = _digits(rows)
     batch = 32
 
@@ -57,12 +72,14 @@ def keras_rows(epochs: int, repeat: int, rows: int = 1792) -> list[Row]:
         return lambda: model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0,
                                  shuffle=False)
 
-    t = best_of({"cyclr": fitter(adapter.schedule(cyclr.one_cycle(TOP, TOTAL), TOTAL)),
+    cases = _cases()
+    t = best_of({**{name: fitter(adapter.schedule(s)) for name, s in cases.items()},
                  "native": fitter(keras.optimizers.schedules.CosineDecay(TOP, TOTAL))},
                 number=1, repeat=repeat)
     steps = epochs * len(x) // batch
-    return [Row(4, what, against, fmt_time(t["cyclr"] / steps), fmt_time(t["native"] / steps),
-                t["cyclr"] / t["native"], ("<=", 1.05))]
+    return [Row(4, what.format(name), against, fmt_time(t[name] / steps),
+                fmt_time(t["native"] / steps), t[name] / t["native"], ("<=", 1.05))
+            for name in cases]
 
 
 def optax_rows(steps: int, repeat: int, rows: int = 1792) -> list[Row]:
@@ -70,10 +87,11 @@ def optax_rows(steps: int, repeat: int, rows: int = 1792) -> list[Row]:
     import jax.numpy as jnp
     import optax
 
-    what, against = "Optax jitted update, cyclr one_cycle", "same with `cosine_onecycle_schedule`"
+    what, against = "Optax jitted update, cyclr {}", "same with `cosine_onecycle_schedule`"
     adapter = _adapter("optax")
     if adapter is None:
-        return [skipped(4, what, against, "cyclr.adapters.optax not written yet")]
+        return [skipped(4, what.format("schedules"), against,
+                        "cyclr.adapters.optax not written yet")]
     x, y = map(jnp.asarray, _digits(rows))
     key1, key2 = jax.random.split(jax.random.PRNGKey(0))
     params = {"w1": jax.random.normal(key1, (64, 64)) * 0.1, "b1": jnp.zeros(64),
@@ -102,8 +120,10 @@ def optax_rows(steps: int, repeat: int, rows: int = 1792) -> list[Row]:
 
         return run
 
-    t = best_of({"cyclr": trainer(adapter.schedule(cyclr.one_cycle(TOP, TOTAL), TOTAL)),
+    cases = _cases()
+    t = best_of({**{name: trainer(adapter.schedule(s)) for name, s in cases.items()},
                  "native": trainer(optax.cosine_onecycle_schedule(TOTAL, TOP))},
                 number=1, repeat=repeat)
-    return [Row(4, what, against, fmt_time(t["cyclr"] / steps), fmt_time(t["native"] / steps),
-                t["cyclr"] / t["native"], ("<=", 1.05))]
+    return [Row(4, what.format(name), against, fmt_time(t[name] / steps),
+                fmt_time(t["native"] / steps), t[name] / t["native"], ("<=", 1.05))
+            for name in cases]
