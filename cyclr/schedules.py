@@ -428,7 +428,12 @@ class Cyclic(Schedule):
 
 class OneCycle(Schedule):
     """The 1cycle policy with PyTorch ``OneCycleLR``'s arithmetic and defaults; holds its
-    final value from step ``total_steps - 1`` on. Build it with ``one_cycle``."""
+    final value from step ``total_steps - 1`` on. Build it with ``one_cycle``.
+
+    Tiny runs are accepted wherever torch computes finite, non-negative values on steps
+    ``0 .. total_steps - 1``, and equal torch's there; a phase that gets no step then
+    draws a warning.
+    """
 
     __slots__ = ()
     type_name = "one_cycle"
@@ -439,10 +444,12 @@ class OneCycle(Schedule):
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0,
                  final_div_factor=1e4, three_phase=False):
         max_lr = v.rate("max_lr", max_lr)
-        total_steps = v.count("total_steps", total_steps, minimum=2)
-        if not 0.0 < v.finite("pct_start", pct_start) < 1.0:
-            raise ValueError(f"pct_start must be in (0, 1), got {pct_start!r}")
-        pct_start = v.finite("pct_start", pct_start)
+        total_steps = v.count("total_steps", total_steps, minimum=1)
+        pct = v.real("pct_start", pct_start)
+        if not 0.0 <= pct <= 1.0:       # NaN too: torch would compute NaN LRs from it
+            raise ValueError(f"pct_start must be in [0, 1], got pct_start={pct_start!r} "
+                             f"(total_steps={total_steps!r})")
+        pct_start = pct
         anneal = v.choice("anneal", anneal, _ANNEALS)
         div_factor = v.positive("div_factor", div_factor)
         final_div_factor = v.positive("final_div_factor", final_div_factor)
@@ -453,16 +460,7 @@ class OneCycle(Schedule):
                      anneal=anneal, div_factor=div_factor,
                      final_div_factor=final_div_factor, three_phase=three_phase)
         ends = self._phase_ends()
-        # three_phase at pct_start >= 0.5 leaves the final annealing at most one step
-        # (or none): refused as the degenerate case it is, like non-increasing phases.
-        if (three_phase and pct_start >= 0.5) or not all(
-                a < b for a, b in zip([0.0] + ends, ends)):
-            raise ValueError(
-                f"pct_start={pct_start!r} with total_steps={total_steps!r} gives phase "
-                f"boundaries {ends} that are not strictly increasing; use more steps or "
-                f"a pct_start that leaves at least one step in every phase"
-                + (" (three_phase needs pct_start < 0.5)" if three_phase else "")
-            )
+        self._check_phases(ends)
         initial = max_lr / div_factor
         low = initial / final_div_factor
         if not math.isfinite(initial):
@@ -487,6 +485,44 @@ class OneCycle(Schedule):
             return [first, float(2 * p["pct_start"] * p["total_steps"]) - 2,
                     float(p["total_steps"] - 1)]
         return [first, float(p["total_steps"] - 1)]
+
+    def _check_phases(self, ends: list) -> None:
+        """Refuse the phase ends where torch's OneCycleLR divides by zero; warn when a
+        phase gets no step.
+
+        torch evaluates step ``x`` in the first phase ``k`` with ``x <= ends[k]`` (or the
+        last), at ``pct = (x - start) / (ends[k] - start)`` where ``start`` is the previous
+        phase's end (0.0 for the first). So phase ``k`` holds the whole steps ``x`` in
+        ``0 .. total_steps - 1`` with ``max(ends[:k]) < x <= ends[k]``; for ``k > 0`` such
+        an ``x`` has ``start <= max(ends[:k]) < x <= ends[k]``, hence a positive divisor
+        and ``pct`` in (0, 1]. The first phase holds ``0 <= x <= ends[0]``: its divisor
+        ``ends[0]`` is zero exactly when ``pct_start * total_steps == 1`` in floats, and
+        step 0 then divides by zero. Everywhere else ``pct`` stays in [0, 1], so every LR
+        lies between two non-negative phase bounds: finite and non-negative.
+        """
+        p = self.params
+        total, last = p["total_steps"], len(ends) - 1
+        empty = []
+        for k, end in enumerate(ends):
+            low = 0 if k == 0 else max(0, math.floor(max(ends[:k])) + 1)
+            high = total - 1 if k == last else min(total - 1, math.floor(end))
+            if low > high:
+                empty.append(k)
+            elif not end - (0.0 if k == 0 else ends[k - 1]) > 0.0:
+                raise ValueError(
+                    f"pct_start={p['pct_start']!r} with total_steps={total!r} puts the "
+                    f"end of phase {k + 1} at step {end!r}, where torch's OneCycleLR "
+                    f"divides by zero; use another pct_start or total_steps")
+        if empty:
+            import warnings         # only degenerate runs get here
+
+            names = (["warm-up", "cool-down", "final annealing"] if p["three_phase"]
+                     else ["warm-up", "annealing"])
+            warnings.warn(
+                f"one_cycle: pct_start={p['pct_start']!r} with total_steps={total!r} gives "
+                f"the {' and '.join(names[k] for k in empty)} phase no step (phase ends "
+                f"{ends}), so the LR never reaches its intended points; the values are "
+                f"torch OneCycleLR's for this configuration", UserWarning, stacklevel=4)
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
         return Momentum(self, base_momentum, max_momentum)

@@ -1,6 +1,10 @@
 """The core against PyTorch's own CyclicLR and OneCycleLR trajectories (LR and momentum)."""
 
+import math
+import warnings
+
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +81,92 @@ def test_one_cycle_matches_torch_exactly(max_lr, total, pct, anneal, div, final_
                         final_div_factor=final_div, three_phase=three)
     assert np.array_equal(s.array(total), lrs)
     assert np.array_equal(s.momentum_schedule(0.85, 0.95).array(total), moms)
+
+
+# -- tiny and degenerate 1cycle runs ----------------------------------------------------
+
+def _torch_one_cycle(total, **kwargs):
+    """torch's LRs and momenta on steps 0 .. total - 1 and its phase ends, or None where
+    torch raises (0/0 at step 0, or pct_start outside [0, 1])."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    lrs, moms = [], []
+    try:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, total_steps=total, **kwargs)
+        for i in range(total):
+            if i:  # not past step total - 1, where torch's run ends
+                opt.step()
+                sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+    except (ZeroDivisionError, ValueError):
+        return None
+    return lrs, moms, [p["end_step"] for p in sched._schedule_phases]
+
+
+def _empty_phase(ends, total):
+    # torch evaluates step x in the first phase whose end is >= x (else the last).
+    used = {next((k for k, e in enumerate(ends) if x <= e), len(ends) - 1)
+            for x in range(total)}
+    return used != set(range(len(ends)))
+
+
+def _fills_equal_calls(s, n):
+    for start in (0, 1, 2, n // 2):
+        calls = np.array([s(i) for i in range(start, start + n + 3)])
+        for dtype in (np.float64, np.float32):
+            assert np.array_equal(s.array(n + 3, start=start, dtype=dtype),
+                                  calls.astype(dtype)), (s, start, dtype)
+
+
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_tiny_one_cycle_equals_torch_or_fails_where_torch_fails(three_phase, anneal):
+    outcomes = set()
+    for total in range(1, 13):
+        edge = 1.0 / total
+        grid = {0.0, 1e-9, 0.25, 0.3, 0.45, 0.5, 0.55, 0.7, 0.99, 1.0,
+                math.nextafter(edge, 0.0), edge, math.nextafter(edge, 2.0),
+                *(k / total for k in range(total + 1))}
+        for pct in sorted(grid):
+            kwargs = dict(max_lr=0.1, pct_start=pct, anneal_strategy=anneal,
+                          three_phase=three_phase, div_factor=4.0, final_div_factor=3.0)
+            found = _torch_one_cycle(total, **kwargs)
+            build = lambda: cyclr.one_cycle(0.1, total, pct_start=pct, anneal=anneal,  # noqa: E731
+                                            three_phase=three_phase, div_factor=4.0,
+                                            final_div_factor=3.0)
+            if found is None:
+                with pytest.raises(ValueError, match=rf"pct_start={pct!r}.*total_steps={total}\b"):
+                    build()
+                outcomes.add("refused")
+                continue
+            lrs, moms, ends = found
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                s = build()
+            degenerate = _empty_phase(ends, total)
+            assert len(caught) == degenerate, (total, pct)
+            outcomes.add("warned" if degenerate else "plain")
+            assert np.array_equal(s.array(total), lrs), (total, pct)
+            m = s.momentum_schedule(0.85, 0.95)
+            assert np.array_equal(m.array(total), moms), (total, pct)
+            _fills_equal_calls(s, total)
+            _fills_equal_calls(m, total)
+    assert outcomes == {"refused", "warned", "plain"}
+
+
+@pytest.mark.parametrize("pct, three_phase", [(0.0, False), (1.0, False), (0.0, True),
+                                              (0.7, True), (1.0, True), (0.9999, False)])
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+def test_long_degenerate_one_cycle_equals_torch_and_fills_equal_calls(pct, three_phase,
+                                                                      anneal):
+    # Long enough for the float32 cos fills to take their block path.
+    total = 3001
+    lrs, moms, _ = _torch_one_cycle(total, max_lr=0.3, pct_start=pct,
+                                    anneal_strategy=anneal, three_phase=three_phase)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        s = cyclr.one_cycle(0.3, total, pct_start=pct, anneal=anneal,
+                            three_phase=three_phase)
+    assert np.array_equal(s.array(total), lrs)
+    assert np.array_equal(s.momentum_schedule(0.85, 0.95).array(total), moms)
+    _fills_equal_calls(s, total)

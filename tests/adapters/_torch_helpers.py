@@ -83,3 +83,32 @@ def train(params, opt, sched, steps: int) -> list:
         opt.step()
         sched.step()
     return seen
+
+
+class Power:
+    """A callable-object scale_fn whose state is in its ``__dict__``, as torch saves it:
+    ``rate ** (x - 1)``."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, x):
+        return self.rate ** (x - 1)
+
+    def __repr__(self):
+        return f"Power({self.rate!r})"
+
+
+EPS = 2.0**-52
+
+
+def torch_slack(kwargs: dict, low: float, high: float, i: int) -> float:
+    """How far torch's CyclicLR may be off at step ``i``: it computes the cycle position
+    as ``1 + i/L - floor(1 + i/L)``, which carries an absolute error of about
+    eps * (1 + i/L); the window divides it by the up (or down) fraction of the cycle and
+    the amplitude multiplies it."""
+    up = float(kwargs.get("step_size_up", 2000))
+    down = float(kwargs.get("step_size_down") or up)
+    ratio = up / (up + down)
+    position_error = 4 * EPS * (2 + i / (up + down)) / min(ratio, 1 - ratio)
+    return (high - low) * position_error

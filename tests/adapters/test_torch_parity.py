@@ -20,7 +20,6 @@ if str(HERE) not in sys.path:
 
 import _torch_helpers as helpers  # noqa: E402  (lives beside this file)
 
-EPS = sys.float_info.epsilon
 CYCLIC_STEPS = 400
 
 lrs = st.floats(1e-6, 1.0)
@@ -116,18 +115,6 @@ def _arg(kwargs, name, k, default):
     return value[k] if isinstance(value, list) else value
 
 
-def _torch_slack(kwargs, low, high, i):
-    """How far torch's CyclicLR may be off: it computes the cycle position as
-    ``1 + i/L - floor(1 + i/L)``, which carries an absolute error of about
-    eps * (1 + i/L); the window divides it by the up (or down) fraction of the cycle and
-    the amplitude multiplies it."""
-    up = float(kwargs["step_size_up"])
-    down = float(kwargs["step_size_down"] or up)
-    ratio = up / (up + down)
-    position_error = 4 * EPS * (2 + i / (up + down)) / min(ratio, 1 - ratio)
-    return (high - low) * position_error
-
-
 @settings(max_examples=60, deadline=None)
 @given(cyclic_configs())
 def test_cyclic_lr_matches_torch(config):
@@ -137,12 +124,12 @@ def test_cyclic_lr_matches_torch(config):
         want, got = helpers.hyper(opt), helpers.hyper(ours_opt)
         for k, ((lr_t, m_t), (lr_o, m_o)) in enumerate(zip(want, got)):
             low, high = _arg(kwargs, "base_lr", k, None), _arg(kwargs, "max_lr", k, None)
-            tol = 1e-15 + _torch_slack(kwargs, low, high, i)
+            tol = 1e-15 + helpers.torch_slack(kwargs, low, high, i)
             assert math.isclose(lr_o, lr_t, rel_tol=1e-12, abs_tol=tol), (i, k, lr_o, lr_t)
             if kwargs["cycle_momentum"]:
                 low = _arg(kwargs, "base_momentum", k, 0.8)
                 high = _arg(kwargs, "max_momentum", k, 0.9)
-                tol = 1e-15 + _torch_slack(kwargs, low, high, i)
+                tol = 1e-15 + helpers.torch_slack(kwargs, low, high, i)
                 assert math.isclose(m_o, m_t, rel_tol=1e-12, abs_tol=tol), (i, k, m_o, m_t)
             else:
                 assert m_o == m_t
