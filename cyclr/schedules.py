@@ -449,7 +449,7 @@ class OneCycle(Schedule):
         if not 0.0 <= pct <= 1.0:       # NaN too: torch would compute NaN LRs from it
             raise ValueError(f"pct_start must be in [0, 1], got pct_start={pct_start!r} "
                              f"(total_steps={total_steps!r})")
-        pct_start = pct
+        pct_start = pct + 0.0           # -0.0 becomes 0.0, as for the rates
         anneal = v.choice("anneal", anneal, _ANNEALS)
         div_factor = v.positive("div_factor", div_factor)
         final_div_factor = v.positive("final_div_factor", final_div_factor)
