@@ -513,7 +513,6 @@ def plan(schedule, total_steps=None) -> Plan:
     lengths = [spec.n if isinstance(spec, _TableSpec) else spec.length for spec in specs]
     if len(pieces) == 1 and (isinstance(pieces[0], Table) or lengths[0] is None):
         return pieces[0]
-    # A table holds its own last value: the piece after a table spec's rows holds too.
     return Piecewise(starts=tuple(spec.start for spec in specs), lengths=tuple(lengths),
                      pieces=tuple(pieces))
 

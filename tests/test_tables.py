@@ -254,7 +254,13 @@ def test_shared_sub_chains_plan_in_bounded_work():
         c = cyclr.chain((c, 1), (c, 2), c)
     plan = tables.plan(c)
     assert len(plan.pieces) <= tables.MAX_PIECES
-    assert_plan_is_the_core(c, plan, [47, 48, 49, 50, 10**6])
+    # (one fill each: the core's own fill of such a chain is the slow part here)
+    steps = np.arange(400)
+    assert np.array_equal(tables.evaluate(plan, steps, NumpyOps),
+                          c.array(400, dtype=np.float32))
+    far = np.arange(10**6, 10**6 + 5)
+    assert np.array_equal(tables.evaluate(plan, far, NumpyOps),
+                          c.array(5, start=10**6, dtype=np.float32))
 
 
 def test_total_steps_changes_nothing_but_a_scale_fn_table():
