@@ -8,10 +8,13 @@ from .advice import iterations_per_epoch, suggest_step_size
 from .policies import (
     chain,
     constant,
+    cosine,
+    cosine_restarts,
     cyclic,
     decay,
     exp_range,
     exponential,
+    linear,
     one_cycle,
     step_decay,
     triangular,
@@ -21,9 +24,12 @@ from .rangetest import RangeTest, RangeTestResult
 from .schedules import (
     Chain,
     Constant,
+    Cosine,
+    CosineRestarts,
     Cyclic,
     Decay,
     Exponential,
+    Linear,
     Momentum,
     OneCycle,
     Schedule,
@@ -34,8 +40,9 @@ from .serialize import from_dict, to_dict
 __version__ = "0.1.0"
 
 __all__ = [
-    "Chain", "Constant", "Cyclic", "Decay", "Exponential", "Momentum", "OneCycle",
-    "RangeTest", "RangeTestResult", "Schedule", "StepDecay", "chain", "constant", "cyclic", "decay", "exp_range",
-    "exponential", "from_dict", "iterations_per_epoch", "one_cycle", "step_decay",
-    "suggest_step_size", "to_dict", "triangular", "triangular2",
+    "Chain", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Decay", "Exponential",
+    "Linear", "Momentum", "OneCycle", "RangeTest", "RangeTestResult", "Schedule",
+    "StepDecay", "chain", "constant", "cosine", "cosine_restarts", "cyclic", "decay",
+    "exp_range", "exponential", "from_dict", "iterations_per_epoch", "linear", "one_cycle",
+    "step_decay", "suggest_step_size", "to_dict", "triangular", "triangular2",
 ]

@@ -47,6 +47,8 @@ cdef extern from "src/formulas.h":
     double cyclr_value(double low, double high, bint inverted, double height, bint peak,
                        double f) noexcept nogil
     double cos_anneal "cyclr_cos_anneal"(double end, double half, double c) noexcept nogil
+    double cosine_height "cyclr_cosine_height"(double span, double t,
+                                               double length) noexcept nogil
 
 cdef extern from "src/blocks.h":
     bint gamma_enclose "cyclr_gamma_enclose"(
@@ -90,10 +92,12 @@ cdef extern from *:
 
 cdef enum Kind:
     CONSTANT
-    DECAY
+    RAMP_LINEAR      # linear from start to end over steps, then end (decay, warm-up)
+    RAMP_COS         # cosine from start to end over steps, then end
     EXPONENTIAL
     STEP_DECAY
     CYCLIC
+    RESTARTS         # cosine annealing with warm restarts (SGDR)
     ONE_CYCLE
     CHAIN
 
@@ -126,7 +130,8 @@ cdef struct Params:
     # constant, exponential, step decay: the LR at step 0 (and the factor's base)
     double lr
     double gamma             # also exp_range's envelope base
-    # decay: linear from ``start`` at step 0 to ``end`` at step ``steps``, then ``end``
+    # ramps (linear, cosine): from ``start`` at step 0 to ``end`` at step ``steps``,
+    # then ``end``
     double start
     double end
     double steps
@@ -144,6 +149,17 @@ cdef struct Params:
     # Whole-number step sizes: cycle position by int64 division (exact for any step).
     bint integral
     int64_t iperiod
+    # restarts: cycles of growing length (a table of ``ncycles`` cycles, the last one
+    # reaching past step 2**63 - 1): cycle k starts at step ``cycle_start[k]`` plus
+    # ``cycle_offset[k]`` (the fractional part, so the offset into the cycle at step i is
+    # ``i - cycle_start[k] + cycle_offset[k]``), lasts ``cycle_length[k]`` steps and has
+    # the amplitude factor ``cycle_factor[k]``. With ``ncycles == 0`` every cycle lasts
+    # ``period`` (cycle c: factor gamma**c), and the position is ``position``'s.
+    Py_ssize_t ncycles
+    const int64_t* cycle_start
+    const double* cycle_offset
+    const double* cycle_length
+    const double* cycle_factor
     # one cycle (PyTorch OneCycleLR phases)
     int nphases
     Anneal anneal
@@ -242,6 +258,39 @@ cdef inline double one_cycle_at(const Params* p, int64_t i) noexcept nogil:
     return p.phase_to[last]
 
 
+cdef inline Py_ssize_t restart_cycle(const Params* p, int64_t i) noexcept nogil:
+    """The last cycle of the table that starts at or before step ``i`` (a bisection;
+    ``cycle_start[0]`` is 0)."""
+    cdef Py_ssize_t lo = 0, hi = p.ncycles - 1, k
+    while lo < hi:
+        k = hi - (hi - lo) // 2
+        if p.cycle_start[k] <= i:
+            lo = k
+        else:
+            hi = k - 1
+    return lo
+
+
+cdef inline double restart_value(const Params* p, double t, double length,
+                                 double f) noexcept nogil:
+    """A warm-restart value at offset ``t`` of a cycle of ``length`` steps with the
+    amplitude factor ``f``: the height falls from ``high - low`` to 0 along a half
+    cosine. No peak is pinned (torch's arithmetic), only the bounds clamp."""
+    return cyclr_value(p.low, p.high, p.inverted, cosine_height(p.high - p.low, t, length),
+                       False, f)
+
+
+cdef inline double restarts_at(const Params* p, int64_t i) noexcept nogil:
+    cdef double t, c
+    cdef Py_ssize_t k
+    if p.ncycles == 0:
+        c = position(p, i, &t)
+        return restart_value(p, t, p.period, pow(p.gamma, c))
+    k = restart_cycle(p, i)
+    t = <double>(i - p.cycle_start[k]) + p.cycle_offset[k]
+    return restart_value(p, t, p.cycle_length[k], p.cycle_factor[k])
+
+
 cdef inline double value_at(const Params* p, int64_t i) noexcept nogil:
     """The value of any non-chain, non-user kernel at step ``i``."""
     cdef double t, c, x
@@ -251,10 +300,16 @@ cdef inline double value_at(const Params* p, int64_t i) noexcept nogil:
         return one_cycle_at(p, i)
     if p.kind == CONSTANT:
         return p.lr
-    if p.kind == DECAY:
+    if p.kind == RAMP_LINEAR:
         if <double>i >= p.steps:
-            return p.end                 # reached base_lr: hold it exactly
+            return p.end                 # reached the end: hold it exactly
         return p.start + (p.end - p.start) * <double>i / p.steps
+    if p.kind == RAMP_COS:
+        # cos(pi) is -1 exactly in double, so the end is reached exactly.
+        x = <double>i if <double>i < p.steps else p.steps
+        return p.end + cosine_height(p.start - p.end, x, p.steps)
+    if p.kind == RESTARTS:
+        return restarts_at(p, i)
     if p.kind == EXPONENTIAL:
         return p.lr * pow(p.gamma, <double>i)
     # STEP_DECAY: the period is the decay step size
@@ -478,6 +533,47 @@ cdef void fill_one_cycle(const Params* p, int64_t start, floating* out,
         fill_constant(out + live, n - live, one_cycle_at(p, p.last_step))
 
 
+cdef void fill_restarts(const Params* p, int64_t start, floating* out,
+                        Py_ssize_t n) noexcept nogil:
+    """Warm restarts cycle by cycle: the cycle's table entry (or its index, for equal
+    cycles) once per cycle, ``restart_value`` per step."""
+    cdef Py_ssize_t j = 0, m, a, k
+    cdef int64_t period, c, t, next_start
+    cdef double f, length, offset
+    if p.ncycles == 0:
+        period = whole_period(p, start + (n - 1))
+        if period == 0:
+            fill_values(p, start, out, n)
+            return
+        c = start // period
+        t = start - c * period
+        while j < n:
+            m = n - j if period - t > n - j else <Py_ssize_t>(period - t)
+            f = pow(p.gamma, <double>c)
+            for a in range(m):
+                out[j + a] = <floating>restart_value(p, <double>(t + a), p.period, f)
+            j += m
+            t = 0
+            c += 1
+        return
+    k = restart_cycle(p, start)
+    while j < n:
+        next_start = p.cycle_start[k + 1] if k + 1 < p.ncycles else INT64_MAX
+        # steps start+j .. before next_start (or to the end) are in cycle k
+        if next_start - (start + j) < n - j:
+            m = <Py_ssize_t>(next_start - (start + j))
+        else:
+            m = n - j
+        offset = p.cycle_offset[k]
+        length = p.cycle_length[k]
+        f = p.cycle_factor[k]
+        for a in range(m):
+            out[j + a] = <floating>restart_value(
+                p, <double>(start + j + a - p.cycle_start[k]) + offset, length, f)
+        j += m
+        k += 1
+
+
 cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
                    Py_ssize_t budget) noexcept nogil:
     """Steps ``start .. start+n-1`` (``n >= 1``) of any kernel but a chain or a user
@@ -495,6 +591,9 @@ cdef void fill_run(const Params* p, int64_t start, floating* out, Py_ssize_t n,
             return
     elif p.kind == ONE_CYCLE:
         fill_one_cycle(p, start, out, n)
+        return
+    elif p.kind == RESTARTS:
+        fill_restarts(p, start, out, n)
         return
     elif p.kind == CONSTANT:
         fill_constant(out, n, p.lr)
@@ -566,6 +665,7 @@ cdef class Kernel:
     cdef bint ready
     cdef object scale_fn
     cdef _Segments segments
+    cdef tuple _cycles             # owns the arrays a restarts kernel points into
     cdef vectorcallfunc vectorcall
 
     def __cinit__(self):
@@ -596,12 +696,60 @@ cdef class Kernel:
         self.p.kind = CONSTANT
         self.p.lr = lr
 
-    def _setup_decay(self, *, double max_lr, double base_lr, double steps):
+    def _setup_ramp(self, *, double start, double end, double steps, str how):
+        """From ``start`` at step 0 to ``end`` at step ``steps`` (linearly or along a
+        half cosine), then ``end``."""
+        if how not in ("linear", "cos"):
+            raise ValueError(f"how must be 'linear' or 'cos', got {how!r}")
+        if not steps > 0:
+            raise ValueError(f"steps must be > 0, got {steps!r}")
         self._claim()
-        self.p.kind = DECAY
-        self.p.start = max_lr
-        self.p.end = base_lr
+        self.p.kind = RAMP_LINEAR if how == "linear" else RAMP_COS
+        self.p.start = start
+        self.p.end = end
         self.p.steps = steps
+
+    def _setup_restarts(self, *, double low, double high, double first_cycle,
+                        double amplitude_decay, bint inverted=False, cycles=None):
+        """Cosine annealing with warm restarts from ``high`` down to ``low`` (the
+        reverse when ``inverted``). ``cycles``: None for cycles of ``first_cycle`` steps
+        each, the amplitude times ``amplitude_decay`` per cycle; else four equal-length
+        sequences (first steps, int64, from 0, non-decreasing; fractional offsets in
+        [0, 1); lengths > 0; factors in [0, 1]) whose last cycle reaches past step
+        2**63 - 1."""
+        cdef cnp.ndarray starts, offsets, lengths, factors
+        if not first_cycle > 0:
+            raise ValueError(f"first_cycle must be > 0, got {first_cycle!r}")
+        if cycles is not None:
+            starts = np.ascontiguousarray(cycles[0], dtype=np.int64)
+            offsets, lengths, factors = [np.ascontiguousarray(c, dtype=np.float64)
+                                         for c in cycles[1:]]
+            if (starts.ndim != 1 or starts.shape[0] == 0
+                    or not all(a.ndim == 1 and a.shape[0] == starts.shape[0]
+                               for a in (offsets, lengths, factors))):
+                raise ValueError("cycles must be four 1-D sequences of one equal, non-zero "
+                                 "length")
+            if (starts[0] != 0 or (starts.shape[0] > 1 and (np.diff(starts) < 0).any())
+                    or not ((offsets >= 0) & (offsets < 1)).all()
+                    or not (lengths > 0).all() or not np.isfinite(lengths).all()
+                    or not ((factors >= 0) & (factors <= 1)).all()):
+                raise ValueError("cycles: first steps must start at 0 and not decrease, "
+                                 "offsets lie in [0, 1), lengths be finite and > 0, "
+                                 "factors lie in [0, 1]")
+        self._claim()
+        self.p.kind = RESTARTS
+        self.p.low = low
+        self.p.high = high
+        self.p.inverted = inverted
+        self.p.gamma = amplitude_decay
+        self._set_period(first_cycle, 0.0)
+        if cycles is not None:
+            self._cycles = (starts, offsets, lengths, factors)
+            self.p.ncycles = starts.shape[0]
+            self.p.cycle_start = <const int64_t*>cnp.PyArray_DATA(starts)
+            self.p.cycle_offset = <const double*>cnp.PyArray_DATA(offsets)
+            self.p.cycle_length = <const double*>cnp.PyArray_DATA(lengths)
+            self.p.cycle_factor = <const double*>cnp.PyArray_DATA(factors)
 
     def _setup_exponential(self, *, double lr, double gamma):
         self._claim()

@@ -6,9 +6,12 @@ from . import _validate as v
 from .schedules import (
     Chain,
     Constant,
+    Cosine,
+    CosineRestarts,
     Cyclic,
     Decay,
     Exponential,
+    Linear,
     OneCycle,
     Schedule,
     StepDecay,
@@ -180,6 +183,103 @@ def step_decay(lr, gamma, step_size) -> StepDecay:
     return StepDecay(lr, gamma, step_size)
 
 
+def linear(start_lr, end_lr, steps) -> Linear:
+    """A linear anneal from ``start_lr`` to ``end_lr`` over ``steps`` steps, then
+    ``end_lr``: ``start_lr + (end_lr - start_lr) * min(i, steps) / steps``.
+
+    Either direction: with ``start_lr < end_lr`` it is a warm-up, e.g.
+    ``chain((linear(0.0, peak, w), w), cosine(peak, 0.0, n))`` for warm-up then cosine
+    decay.
+
+    Args:
+        start_lr: the LR at step 0, finite and >= 0.
+        end_lr: the LR from step ``steps`` on (exactly), finite and >= 0.
+        steps: the length of the anneal, > 0 (may be fractional).
+
+    Returns:
+        A :class:`cyclr.Linear` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.linear(0.0, 1.0, 4)
+        >>> [s(i) for i in (0, 1, 2, 4, 100)]
+        [0.0, 0.25, 0.5, 1.0, 1.0]
+    """
+    return Linear(start_lr, end_lr, steps)
+
+
+def cosine(start_lr, end_lr, steps) -> Cosine:
+    """A half-cosine anneal from ``start_lr`` to ``end_lr`` over ``steps`` steps, then
+    ``end_lr``: ``end_lr + (start_lr - end_lr) * (1 + cos(pi * min(i, steps) / steps)) / 2``.
+
+    Args:
+        start_lr: the LR at step 0, finite and >= 0.
+        end_lr: the LR from step ``steps`` on (exactly), finite and >= 0.
+        steps: the length of the anneal, > 0 (may be fractional).
+
+    Returns:
+        A :class:`cyclr.Cosine` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.cosine(1.0, 0.0, 4)
+        >>> [round(s(i), 6) for i in (0, 1, 2, 4, 100)]
+        [1.0, 0.853553, 0.5, 0.0, 0.0]
+    """
+    return Cosine(start_lr, end_lr, steps)
+
+
+def cosine_restarts(max_lr, first_cycle, *, min_lr=0.0, cycle_mult=1.0,
+                    amplitude_decay=1.0) -> CosineRestarts:
+    """Cosine annealing with warm restarts (SGDR; Loshchilov & Hutter, 2017).
+
+    Cycle ``k`` (0-based) lasts ``T_k = first_cycle * cycle_mult**k`` steps; at offset
+    ``t`` into it the LR is
+    ``min_lr + (max_lr - min_lr) * amplitude_decay**k * (1 + cos(pi * t / T_k)) / 2``:
+    it restarts at ``max_lr`` (times the decayed amplitude) and anneals to ``min_lr``.
+    Equal to PyTorch's ``CosineAnnealingWarmRestarts(T_0=first_cycle,
+    T_mult=cycle_mult, eta_min=min_lr)`` stepped per batch (whole ``cycle_mult``,
+    ``amplitude_decay=1``) and to Keras' ``CosineDecayRestarts``.
+
+    Cycle starts are exact: integer arithmetic for whole ``first_cycle`` and
+    ``cycle_mult``; otherwise lengths and starts accumulated in double arithmetic, each
+    operation rounded once, a cycle starting at the first whole step at or after its
+    real start. The values never leave ``[min_lr, max_lr]``.
+
+    Args:
+        max_lr: the LR at the start of the first cycle, finite and >= min_lr.
+        first_cycle: steps in the first cycle, > 0 (may be fractional).
+        min_lr: the LR each cycle anneals to, finite and >= 0.
+        cycle_mult: growth of each cycle's length, >= 1 (may be fractional).
+        amplitude_decay: factor on the amplitude per cycle, in (0, 1].
+
+    Returns:
+        A :class:`cyclr.CosineRestarts` schedule (with ``momentum_schedule``).
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.cosine_restarts(1.0, 4, cycle_mult=2)
+        >>> [round(s(i), 4) for i in range(13)]
+        [1.0, 0.8536, 0.5, 0.1464, 1.0, 0.9619, 0.8536, 0.6913, 0.5, 0.3087, 0.1464, 0.0381, 1.0]
+        >>> s.cycle_ends(30).tolist()
+        [4, 12, 28]
+
+    References:
+        I. Loshchilov and F. Hutter, "SGDR: Stochastic Gradient Descent with Warm
+        Restarts", ICLR 2017.
+    """
+    return CosineRestarts(max_lr, first_cycle, min_lr, cycle_mult, amplitude_decay)
+
+
 def chain(*segments) -> Chain:
     """Schedules one after another: ``chain((s1, n1), (s2, n2), s3)``.
 
@@ -198,5 +298,6 @@ def chain(*segments) -> Chain:
     return Chain(segments)
 
 
-__all__ = ["Schedule", "chain", "constant", "cyclic", "decay", "exp_range", "exponential",
-           "one_cycle", "step_decay", "triangular", "triangular2"]
+__all__ = ["Schedule", "chain", "constant", "cosine", "cosine_restarts", "cyclic", "decay",
+           "exp_range", "exponential", "linear", "one_cycle", "step_decay", "triangular",
+           "triangular2"]

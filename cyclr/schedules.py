@@ -11,6 +11,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -177,11 +178,30 @@ class Schedule(Kernel):
 
     def momentum_schedule(self, base_momentum, max_momentum) -> "Schedule":
         """A momentum schedule that cycles inversely to this LR schedule (high momentum
-        where the LR is low), as PyTorch's ``CyclicLR``/``OneCycleLR`` do."""
-        raise TypeError(
-            f"momentum_schedule is defined for cyclic and one_cycle schedules and chains "
-            f"of them, not for {type(self).__name__}"
-        )
+        where the LR is low), as PyTorch's ``CyclicLR``/``OneCycleLR`` do.
+
+        Defined for the schedules that cycle (cyclic, 1cycle, warm restarts) and chains
+        of them; each class says how its momentum runs (``_setup_momentum``).
+
+        Args:
+            base_momentum: the momentum at the LR's peak, finite and >= 0.
+            max_momentum: the momentum at the LR's low, >= base_momentum.
+
+        Raises:
+            TypeError: for a schedule without cycles (constant, decay, ...).
+            ValueError: for invalid bounds, naming them.
+
+        Examples:
+            >>> import cyclr
+            >>> m = cyclr.triangular(0.0, 1.0, 2).momentum_schedule(0.8, 0.9)
+            >>> [m(i) for i in range(5)]
+            [0.9, 0.8500000000000001, 0.8, 0.8500000000000001, 0.9]
+        """
+        if getattr(type(self), "_setup_momentum", None) is None:
+            raise TypeError(
+                f"momentum_schedule is defined for cyclic, one_cycle and cosine_restarts "
+                f"schedules and chains of them, not for {type(self).__name__}")
+        return Momentum(self, base_momentum, max_momentum)
 
     def cycle_ends(self, total_steps) -> np.ndarray:
         """The steps ``i <= total_steps`` at which a cycle, or the whole run, ends:
@@ -410,8 +430,8 @@ class Cyclic(Schedule):
         p = self.params
         return _ENVELOPES[p["policy"], p["scale_mode"]]
 
-    def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
-        return Momentum(self, base_momentum, max_momentum)
+    def _setup_momentum(self, kernel, base, top) -> None:
+        _setup_cyclic_kernel(kernel, self.params, base, top, inverted=True)
 
     def __repr__(self):
         p = self.params
@@ -524,15 +544,21 @@ class OneCycle(Schedule):
                 f"{ends}), so the LR never reaches its intended points; the values are "
                 f"torch OneCycleLR's for this configuration", UserWarning, stacklevel=4)
 
-    def momentum_schedule(self, base_momentum, max_momentum) -> "Momentum":
-        return Momentum(self, base_momentum, max_momentum)
-
     def _peak(self) -> float:
         p = self.params
         return max(p["max_lr"], p["max_lr"] / p["div_factor"])
 
     def natural_length(self) -> int:
         return self.params["total_steps"]
+
+    def _setup_momentum(self, kernel, base, top) -> None:
+        p = self.params
+        if p["three_phase"]:
+            starts, stops = [top, base, top], [base, top, top]
+        else:
+            starts, stops = [top, base], [base, top]
+        kernel._setup_one_cycle(ends=self._phase_ends(), starts=starts, stops=stops,
+                                anneal=p["anneal"], last_step=p["total_steps"] - 1)
 
     def _ends(self, total_steps: int) -> list:
         # The run ends after total_steps updates.
@@ -557,21 +583,13 @@ class Momentum(Schedule):
               "max_momentum": Field.NUMBER}
 
     def __init__(self, schedule, base_momentum, max_momentum):
-        if not isinstance(schedule, (Cyclic, OneCycle)):
-            raise TypeError(f"schedule must be a cyclic or one_cycle schedule, got {schedule!r}")
+        setup = getattr(type(schedule), "_setup_momentum", None)
+        if not isinstance(schedule, Schedule) or setup is None:
+            raise TypeError(f"schedule must be a cyclic, one_cycle or cosine_restarts "
+                            f"schedule, got {schedule!r}")
         base, top = _momentum_bounds(base_momentum, max_momentum)
         self._freeze(schedule=schedule, base_momentum=base, max_momentum=top)
-        if isinstance(schedule, Cyclic):
-            _setup_cyclic_kernel(self, schedule.params, base, top, inverted=True)
-        else:
-            p = schedule.params
-            ends = schedule._phase_ends()
-            if p["three_phase"]:
-                starts, stops = [top, base, top], [base, top, top]
-            else:
-                starts, stops = [top, base], [base, top]
-            self._setup_one_cycle(ends=ends, starts=starts, stops=stops, anneal=p["anneal"],
-                                  last_step=p["total_steps"] - 1)
+        setup(schedule, self, base, top)
 
     def _ends(self, total_steps: int):
         return self.params["schedule"]._ends(total_steps)
@@ -628,7 +646,7 @@ class Decay(Schedule):
                 f"(base_lr - max_lr) * steps must be finite, got base_lr={base_lr!r}, "
                 f"max_lr={max_lr!r}, steps={steps!r}")
         self._freeze(max_lr=max_lr, base_lr=base_lr, steps=steps)
-        self._setup_decay(max_lr=max_lr, base_lr=base_lr, steps=steps)
+        self._setup_ramp(start=max_lr, end=base_lr, steps=steps, how="linear")
 
     def _peak(self) -> float:
         return self.params["max_lr"]
@@ -685,6 +703,159 @@ class StepDecay(Schedule):
 
     def __repr__(self):
         return self._call_repr("step_decay", ("lr", "gamma", "step_size"), {})
+
+
+def _finite_product(names: str, *values) -> None:
+    product = 1.0
+    for x in values:
+        product *= float(x)
+    if not math.isfinite(product):
+        raise ValueError(f"{names} must be finite, got {values!r}")
+
+
+class _Ramp(Schedule):
+    """From ``start_lr`` at step 0 to ``end_lr`` at step ``steps``, then ``end_lr``."""
+
+    __slots__ = ()
+    fields = {"start_lr": Field.NUMBER, "end_lr": Field.NUMBER, "steps": Field.NUMBER}
+    _how = ""
+
+    def __init__(self, start_lr, end_lr, steps):
+        start_lr = v.rate("start_lr", start_lr)
+        end_lr = v.rate("end_lr", end_lr)
+        steps = v.span("steps", steps)
+        _finite_product("(end_lr - start_lr) * steps", end_lr - start_lr, steps)
+        self._freeze(start_lr=start_lr, end_lr=end_lr, steps=steps)
+        self._setup_ramp(start=start_lr, end=end_lr, steps=steps, how=self._how)
+
+    def _peak(self) -> float:
+        return max(self.params["start_lr"], self.params["end_lr"])
+
+    def natural_length(self) -> int:
+        return math.ceil(self.params["steps"]) + 1
+
+    def _ends(self, total_steps: int) -> list:
+        # An anneal down ends at its low point; a warm-up (rising) ends nothing.
+        p = self.params
+        end = math.ceil(p["steps"])
+        return [end] if p["end_lr"] <= p["start_lr"] and end <= total_steps else []
+
+    def __repr__(self):
+        return self._call_repr(self.type_name, ("start_lr", "end_lr", "steps"), {})
+
+
+class Linear(_Ramp):
+    """``start_lr + (end_lr - start_lr) * min(i, steps) / steps``: a linear anneal in
+    either direction (a warm-up when ``start_lr < end_lr``), holding ``end_lr`` exactly
+    from step ``steps`` on. Build it with ``linear``."""
+
+    __slots__ = ()
+    type_name = "linear"
+    _how = "linear"
+
+
+class Cosine(_Ramp):
+    """``end_lr + (start_lr - end_lr) * (1 + cos(pi * min(i, steps) / steps)) / 2``: a
+    half-cosine anneal in either direction, holding ``end_lr`` from step ``steps`` on.
+    Build it with ``cosine``."""
+
+    __slots__ = ()
+    type_name = "cosine"
+    _how = "cos"
+
+
+#: Most cycles of growing length a warm-restart schedule tabulates (up to step
+#: 2**63 - 1); a cycle_mult so close to 1 that it needs more is refused.
+MAX_RESTART_CYCLES = 2**20
+_INT64_MAX = 2**63 - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _restart_cycles(first_cycle, cycle_mult, amplitude_decay):
+    """(first steps, fractional offsets, lengths, factors) of every cycle up to the one
+    holding step 2**63 - 1, or None when every cycle has the same length.
+
+    Whole first_cycle and cycle_mult: exact integers. Otherwise the cycle lengths and
+    starts are accumulated in IEEE double arithmetic, each operation rounded once
+    (``length *= cycle_mult``, ``start += length``); a cycle then starts at the first
+    whole step at or after its (real) start, with the fractional part kept as its offset.
+    """
+    if cycle_mult == 1:
+        return None
+    starts, offsets, lengths, factors = [], [], [], []
+    exact = isinstance(first_cycle, int) and isinstance(cycle_mult, int)
+    start, length = (0, first_cycle) if exact else (0.0, float(first_cycle))
+    k = 0
+    while start <= _INT64_MAX:
+        if k >= MAX_RESTART_CYCLES:
+            raise ValueError(
+                f"cycle_mult={cycle_mult!r} with first_cycle={first_cycle!r} needs more "
+                f"than {MAX_RESTART_CYCLES} cycles to reach step 2**63 - 1; use a larger "
+                f"cycle_mult (or 1 for equal cycles)")
+        whole = math.ceil(start)
+        starts.append(whole)
+        offsets.append(float(whole - start))
+        lengths.append(float(length))
+        factors.append(amplitude_decay ** k)
+        start += length
+        length *= cycle_mult
+        k += 1
+    return tuple(starts), tuple(offsets), tuple(lengths), tuple(factors)
+
+
+class CosineRestarts(Schedule):
+    """Cosine annealing with warm restarts (SGDR): cycle ``k`` (0-based) lasts
+    ``first_cycle * cycle_mult**k`` steps; at offset ``t`` in it the LR is
+    ``min_lr + (max_lr - min_lr) * amplitude_decay**k * (1 + cos(pi * t / T_k)) / 2``.
+    Build it with ``cosine_restarts``.
+    """
+
+    __slots__ = ()
+    type_name = "cosine_restarts"
+    fields = {"max_lr": Field.NUMBER, "first_cycle": Field.NUMBER, "min_lr": Field.NUMBER,
+              "cycle_mult": Field.NUMBER, "amplitude_decay": Field.NUMBER}
+
+    def __init__(self, max_lr, first_cycle, min_lr=0.0, cycle_mult=1.0, amplitude_decay=1.0):
+        max_lr = v.rate("max_lr", max_lr)
+        min_lr = v.rate("min_lr", min_lr)
+        v.ordered("min_lr", min_lr, "max_lr", max_lr)
+        first_cycle = v.span("first_cycle", first_cycle)
+        mult = v.finite("cycle_mult", cycle_mult)
+        if not mult >= 1.0:
+            raise ValueError(f"cycle_mult must be >= 1, got {cycle_mult!r}")
+        cycle_mult = int(mult) if mult.is_integer() else mult
+        amplitude_decay = v.gamma("amplitude_decay", amplitude_decay)
+        self._freeze(max_lr=max_lr, first_cycle=first_cycle, min_lr=min_lr,
+                     cycle_mult=cycle_mult, amplitude_decay=amplitude_decay)
+        self._setup_momentum(self, min_lr, max_lr, inverted=False)
+
+    def _setup_momentum(self, kernel, base, top, inverted=True) -> None:
+        p = self.params
+        kernel._setup_restarts(
+            low=base, high=top, first_cycle=p["first_cycle"],
+            amplitude_decay=p["amplitude_decay"], inverted=inverted,
+            cycles=_restart_cycles(p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]))
+
+    def cycle_starts(self, total_steps) -> np.ndarray:
+        """The first whole step of every cycle that starts at or before ``total_steps``
+        (0 included): where the LR restarts at its peak."""
+        total_steps = v.count("total_steps", total_steps)
+        return np.concatenate([[0], self._ends(total_steps)]).astype(np.int64)
+
+    def _ends(self, total_steps: int):
+        p = self.params
+        cycles = _restart_cycles(p["first_cycle"], p["cycle_mult"], p["amplitude_decay"])
+        if cycles is None:
+            return _periodic_ends(p["first_cycle"], total_steps)
+        starts = np.array(cycles[0][1:], dtype=np.int64)
+        return np.unique(starts[starts <= total_steps])
+
+    def _peak(self) -> float:
+        return self.params["max_lr"]
+
+    def __repr__(self):
+        return self._call_repr("cosine_restarts", ("max_lr", "first_cycle"),
+                               {"min_lr": 0.0, "cycle_mult": 1, "amplitude_decay": 1.0})
 
 
 #: Deepest nesting of chains in chains (each level is one C call deep when evaluated).

@@ -54,7 +54,7 @@ GOOD = cyclr.triangular(0.001, 0.006, 2000).to_dict()
     ({"version": 1, "type": "chain", "segments": [{"schedule": GOOD, "steps": 1.5}]},
      TypeError, r"segments\[0\].steps must be an int or null"),
     ({"version": 1, "type": "momentum", "schedule": cyclr.constant(0.1).to_dict(),
-      "base_momentum": 0.8, "max_momentum": 0.9}, TypeError, "cyclic or one_cycle"),
+      "base_momentum": 0.8, "max_momentum": 0.9}, TypeError, "cyclic, one_cycle or cosine_restarts"),
 ])
 def test_from_dict_rejects_bad_input(data, exc, match):
     with pytest.raises(exc, match=match):

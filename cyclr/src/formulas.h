@@ -4,6 +4,7 @@
    The arithmetic is specified in docs/arithmetic.md. */
 #ifndef CYCLR_FORMULAS_H
 #define CYCLR_FORMULAS_H
+#include <math.h>
 
 /* The value of a cyclic schedule from its window height ``height = (high - low) * w``
    and envelope factor ``f``: low + height * f (high - height * f for cycled momentum,
@@ -24,6 +25,13 @@ static inline double cyclr_value(double low, double high, int inverted, double h
    in OneCycleLR's order of operations (bit parity with it). */
 static inline double cyclr_cos_anneal(double end, double half, double c) {
     return end + half * (c + 1.0);
+}
+
+/* The height of a half-cosine anneal at offset t of length steps: from span at t = 0
+   to 0 at t = length, in torch's CosineAnnealingWarmRestarts order of operations
+   (span * (1 + cos(pi * t / length))) / 2. */
+static inline double cyclr_cosine_height(double span, double t, double length) {
+    return span * (1.0 + cos(3.141592653589793 * t / length)) / 2.0;
 }
 
 #endif
