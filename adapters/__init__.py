@@ -1,5 +1,6 @@
 """Framework adapters, each opt-in: ``cyclr.adapters.torch``, ``cyclr.adapters.keras``,
-``cyclr.adapters.optax``. Importing this package imports no framework."""
+``cyclr.adapters.optax`` and ``cyclr.adapters.lightning``. Importing this package
+imports no framework."""
 
 from __future__ import annotations
 

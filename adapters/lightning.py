@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import warnings
 
-import lightning
-import torch
+from . import _require
+
+with _require(__name__, "lightning"):
+    import lightning
+    import torch
 
 from cyclr.rangetest import RangeTest, RangeTestResult
 
