@@ -799,8 +799,10 @@ class CyclicLR(ScheduleLR):
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``; ignored with a
             ``scale_fn``.
         gamma: exp_range's factor per step, in (0, 1].
-        scale_fn: custom amplitude factor; a module-level function survives
-            ``state_dict``/``load_state_dict`` by its import path.
+        scale_fn: custom amplitude factor. A checkpoint records it by its import path
+            (or its repr) and its values at a few cycles or steps, and loads only into
+            a scheduler whose ``scale_fn`` computes the same values; a callable
+            object's ``__dict__`` is saved and restored, as torch does.
         scale_mode: ``"cycle"`` (``scale_fn`` gets the 1-based cycle number) or
             ``"iterations"`` (it gets the step).
         cycle_momentum: cycle the momentum inversely to the LR.
@@ -809,6 +811,9 @@ class CyclicLR(ScheduleLR):
         last_epoch: ``-1`` to start; ``k`` to start at step ``k + 1``.
         shape: window within a cycle: ``"linear"`` (torch's), ``"welch"`` or ``"hann"``.
         tensor_lr: see :class:`ScheduleLR`.
+
+    ``load_state_dict`` also takes the state of torch's own ``CyclicLR`` built with the
+    same arguments, and goes on as torch would.
 
     Raises:
         ValueError, TypeError: for invalid arguments (naming them), or when
@@ -947,8 +952,10 @@ class OneCycleLR(ScheduleLR):
 
     Same arguments, defaults and meaning as torch 2.x (``anneal_strategy`` is cyclr's
     ``anneal``), plus ``tensor_lr``; equal to torch's values step for step on steps
-    ``0 .. total_steps - 1``. Stepped past ``total_steps`` it holds the final LR and
-    warns once (torch raises).
+    ``0 .. total_steps - 1``, tiny runs included (see ``cyclr.one_cycle``). Stepped past
+    ``total_steps`` it holds the final LR and warns once (torch raises).
+    ``load_state_dict`` also takes the state of torch's own ``OneCycleLR`` built with the
+    same arguments, and goes on as torch would.
 
     Args:
         optimizer: the wrapped optimizer.

@@ -56,7 +56,8 @@ CYCLIC_ERRORS = [
     (dict(base_momentum=-0.5), ValueError, r"base_momentum must be >= 0, got -0.5"),
     (dict(last_epoch=-2), ValueError, r"last_epoch must be an integer >= -1, got -2"),
     (dict(last_epoch=3.0), TypeError, r"last_epoch must be an integer >= -1, got 3.0"),
-    (dict(last_epoch=2**63 - 1), ValueError, r"last_epoch must be < 2\*\*63 - 1, got 9223372036854775807"),
+    (dict(last_epoch=2**63 - 1), ValueError,
+     r"last_epoch must be < 2\*\*63 - 1, got 9223372036854775807"),
     (dict(last_epoch=2**64), ValueError, r"last_epoch must be < 2\*\*63 - 1"),
     (dict(tensor_lr="yes"), TypeError, r"tensor_lr must be a bool, got 'yes'"),
 ]
@@ -186,7 +187,8 @@ def test_bad_epoch_argument_is_named():
     sched = ct.ScheduleLR(opt, S)
     opt.step()
     with pytest.warns(UserWarning, match="epoch parameter"):
-        with pytest.raises(ValueError, match=r"epoch must be an integer in \[0, 2\*\*63 - 1\], got -1"):
+        with pytest.raises(ValueError,
+                           match=r"epoch must be an integer in \[0, 2\*\*63 - 1\], got -1"):
             sched.step(-1)
     assert sched.last_epoch == 0
 

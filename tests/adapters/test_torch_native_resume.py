@@ -4,8 +4,10 @@ stepped on; the values must be the ones torch gives when it continues itself."""
 
 import contextlib
 import io
+import json
 import math
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -308,3 +310,49 @@ def test_saved_last_epoch_past_the_last_step_is_refused_with_state_unchanged():
     with pytest.raises(ValueError, match=r"state_dict\['last_epoch'\]"):
         ours.load_state_dict({**state, "last_epoch": 2**63 - 1})
     assert ours.last_epoch == 0 and helpers.hyper(opt) == hyper
+
+
+def test_torch_checkpoints_resume_in_a_new_process(tmp_path):
+    # As a user switching over would: the checkpoint file written by torch's classes,
+    # read back with weights_only=True by a fresh interpreter that builds cyclr's.
+    configs = [
+        ("sgd", "CyclicLR", {"base_lr": [0.001, 0.002], "max_lr": 0.01, "step_size_up": 4,
+                             "mode": "triangular2"}, 21, 30),
+        ("adam", "CyclicLR", {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 5,
+                              "scale_fn": "halve"}, 17, 30),
+        ("adam", "OneCycleLR", {"max_lr": [0.05, 0.1], "total_steps": 60,
+                                "three_phase": True, "anneal_strategy": "linear"}, 29, 30),
+    ]
+    jobs, expected = [], []
+    for n, (kind, name, kwargs, before, after) in enumerate(configs):
+        params, opt = helpers.make_optimizer(kind, 2)
+        torch_kwargs = dict(kwargs)
+        if "scale_fn" in kwargs:
+            torch_kwargs["scale_fn"] = helpers.SCALE_FNS[kwargs["scale_fn"]]
+        theirs = getattr(torch.optim.lr_scheduler, name)(opt, **torch_kwargs)
+        helpers.train(params, opt, theirs, before)
+        path = tmp_path / f"{n}.pt"
+        torch.save({"params": [p.detach().clone() for p in params],
+                    "optimizer": opt.state_dict(), "scheduler": theirs.state_dict()}, path)
+        config = {"optimizer": kind, "groups": 2, "scheduler": name, "kwargs": kwargs}
+        jobs.append({"config": config, "checkpoint": str(path), "steps": after})
+        expected.append((name, kwargs, before, helpers.train(params, opt, theirs, after)))
+    jobs_file = tmp_path / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(HERE / "_torch_resume.py"), str(jobs_file)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for (name, kwargs, before, seen), got in zip(expected, json.loads(proc.stdout)):
+        assert "error" not in got, got
+        assert got["last_epoch"] == before + len(seen)
+        if name == "OneCycleLR":
+            assert got["seen"] == seen
+            continue
+        for step, (want, have) in enumerate(zip(seen, got["seen"]), start=before):
+            for k, ((lr_t, m_t), (lr_o, m_o)) in enumerate(zip(want, have)):
+                low, high = _at(kwargs, "base_lr", k, None), _at(kwargs, "max_lr", k, None)
+                tol = 1e-15 + helpers.torch_slack(kwargs, low, high, step)
+                assert math.isclose(lr_o, lr_t, rel_tol=1e-12, abs_tol=tol), (step, k)
+                tol = 1e-15 + helpers.torch_slack(kwargs, 0.8, 0.9, step)
+                assert math.isclose(m_o, m_t, rel_tol=1e-12, abs_tol=tol), (step, k)
