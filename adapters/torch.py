@@ -568,7 +568,7 @@ class ScheduleLR(LRScheduler):
             "schedules": [_describe(s) for s in self._schedules],
             "momentum_schedules": (None if self._momenta is None
                                    else [_describe(s) for s in self._momenta]),
-            "scale_fns": _scale_fn_records(self._schedules + (self._momenta or ())),
+            "scale_fns": _scale_fn_records(self._all_schedules()),
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
