@@ -538,7 +538,7 @@ cdef void fill_restarts(const Params* p, int64_t start, floating* out,
     """Warm restarts cycle by cycle: the cycle's table entry (or its index, for equal
     cycles) once per cycle, ``restart_value`` per step."""
     cdef Py_ssize_t j = 0, m, a, k
-    cdef int64_t period, c, t, next_start
+    cdef int64_t period, c, t
     cdef double f, length, offset
     if p.ncycles == 0:
         period = whole_period(p, start + (n - 1))
@@ -558,12 +558,11 @@ cdef void fill_restarts(const Params* p, int64_t start, floating* out,
         return
     k = restart_cycle(p, start)
     while j < n:
-        next_start = p.cycle_start[k + 1] if k + 1 < p.ncycles else INT64_MAX
-        # steps start+j .. before next_start (or to the end) are in cycle k
-        if next_start - (start + j) < n - j:
-            m = <Py_ssize_t>(next_start - (start + j))
-        else:
-            m = n - j
+        # Steps start+j .. before the next cycle's first step are in cycle k; the last
+        # cycle of the table holds every step to 2**63 - 1.
+        m = n - j
+        if k + 1 < p.ncycles and p.cycle_start[k + 1] - (start + j) < m:
+            m = <Py_ssize_t>(p.cycle_start[k + 1] - (start + j))
         offset = p.cycle_offset[k]
         length = p.cycle_length[k]
         f = p.cycle_factor[k]

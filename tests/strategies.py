@@ -84,7 +84,21 @@ def builtin_cyclic(draw, step_sizes):
     return s
 
 
-leaf_schedules = st.one_of(cyclic_schedules(), one_cycle_schedules(), baselines())
+@st.composite
+def annealing(draw):
+    """linear and cosine anneals (either direction) and warm restarts."""
+    lo, hi = draw(bounds())
+    kind = draw(st.sampled_from(["linear", "cosine", "restarts"]))
+    if kind == "restarts":
+        return cyclr.cosine_restarts(
+            hi, draw(sizes), min_lr=lo,
+            cycle_mult=draw(st.one_of(st.integers(1, 3), st.sampled_from([1.5, 1.25]))),
+            amplitude_decay=draw(st.one_of(st.just(1.0), gammas)))
+    start, end = (lo, hi) if draw(st.booleans()) else (hi, lo)
+    return getattr(cyclr, kind)(start, end, draw(sizes))
+
+
+leaf_schedules = st.one_of(cyclic_schedules(), one_cycle_schedules(), baselines(), annealing())
 
 
 @st.composite
