@@ -535,7 +535,6 @@ class OneCycle(Schedule):
                     f"end of phase {k + 1} at step {end!r}, where torch's OneCycleLR "
                     f"divides by zero; use another pct_start or total_steps")
         if empty:
-
             names = (["warm-up", "cool-down", "final annealing"] if p["three_phase"]
                      else ["warm-up", "annealing"])
             warnings.warn(
