@@ -3,7 +3,10 @@
 Writing: every output goes to a temporary file in its target's folder, is flushed to
 disk, and is renamed over the target (``os.replace``) only when every output of the run
 is complete. A failed run leaves existing files byte for byte as they were, and a
-symbolic link at a target is replaced by the new file, never written through.
+symbolic link at a target is replaced by the new file, never written through. Where
+asked, a target that is a device, FIFO or socket (``/dev/null``, ``/dev/stdout``) is
+written into instead, as a shell redirection would: replacing it would put a regular
+file in place of the device.
 
 Reading: :func:`read_capped` opens without blocking, refuses anything but a regular
 file (a FIFO or ``/dev/zero`` would hang or never end) and reads at most a fixed number
@@ -13,6 +16,7 @@ of bytes.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -62,12 +66,26 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _is_stream(path: Path) -> bool:
+    """Whether ``path`` is, or links to, something other than a regular file or a
+    folder: a device, a FIFO or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 class Outputs:
     """A set of files written together: all of them or none.
 
     ``write`` renders one file into a temporary beside its target; leaving the
     ``with`` block normally renames every temporary into place, leaving it with an
     exception deletes them and touches no target.
+
+    Args:
+        streams: write into a target that is a device, FIFO or socket (after every
+            output is rendered) instead of replacing it.
 
     Examples:
         >>> import pathlib, tempfile
@@ -78,8 +96,10 @@ class Outputs:
         'one\\n'
     """
 
-    def __init__(self):
+    def __init__(self, *, streams: bool = False):
+        self._streams = streams
         self._pending: list[tuple[str, Path]] = []
+        self._piped: list[tuple[object, Path]] = []
 
     def write(self, path, writer, *, binary: bool = False) -> None:
         """Render ``writer(file)`` into a temporary file beside ``path``.
@@ -95,6 +115,19 @@ class Outputs:
                 ``writer`` raises. Either way the temporary is removed.
         """
         path = Path(path)
+        if self._streams and _is_stream(path):
+            # Rendered in full first, so a failure still writes nothing.
+            buffer = tempfile.TemporaryFile()
+            try:
+                with (open(buffer.fileno(), "wb", closefd=False) if binary
+                      else open(buffer.fileno(), "w", encoding="utf-8", newline="",
+                                closefd=False)) as f:
+                    writer(f)
+            except BaseException:
+                buffer.close()
+                raise
+            self._piped.append((buffer, path))
+            return
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                     dir=path.parent if str(path.parent) else ".")
         try:
@@ -113,21 +146,31 @@ class Outputs:
         """Rename every temporary over its target (a link there is replaced, not
         followed)."""
         pending, self._pending = self._pending, []
+        piped, self._piped = self._piped, []
         try:
             while pending:
                 temp, path = pending[0]
                 os.replace(temp, path)
                 pending.pop(0)
                 _fsync_folder(path.parent)
+            for buffer, path in piped:
+                buffer.seek(0)
+                with open(path, "ab") as stream:    # a device or FIFO: no truncation
+                    shutil.copyfileobj(buffer, stream)
         finally:
             for temp, _ in pending:
                 _remove(temp)
+            for buffer, _ in piped:
+                buffer.close()
 
     def discard(self) -> None:
         """Delete every temporary; no target is touched."""
         pending, self._pending = self._pending, []
         for temp, _ in pending:
             _remove(temp)
+        piped, self._piped = self._piped, []
+        for buffer, _ in piped:
+            buffer.close()
 
     def __enter__(self) -> "Outputs":
         return self
@@ -215,20 +258,25 @@ def same_file(a, b) -> bool:
 
 
 def check_target(path, option: str) -> None:
-    """Refuse, before any work, an output path that cannot be replaced by a file.
+    """Refuse, before any work, an output path that cannot be replaced by a file, or
+    whose replacement would not be what was meant.
+
+    A symbolic link is refused unless it leads to a device, FIFO or socket: replacing
+    the link would leave the file it names as it was (and ``/dev/stdout`` is such a
+    link), writing through it would let a link planted in a shared folder aim the
+    output at any file.
 
     Raises:
-        FileProblem: when ``path``'s folder is missing or not a folder, or ``path`` is
-            a folder.
+        FileProblem: when ``path``'s folder is missing or not a folder, ``path`` is a
+            folder, or a link to a regular file (or to nothing).
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         why = "does not exist" if not os.path.lexists(parent) else "is not a folder"
         raise FileProblem(f"{option}: cannot write {str(path)!r}: {str(parent)!r} {why}")
-    try:
-        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        is_folder = False
-    if is_folder:
+    if os.path.isdir(path):                   # a link to a folder too
         raise FileProblem(f"{option}: cannot write {str(path)!r}: it is a folder")
+    if os.path.islink(path) and not _is_stream(path):
+        raise FileProblem(f"{option}: {str(path)!r} is a symbolic link; name the file "
+                          f"to write itself")

@@ -423,14 +423,14 @@ def check_outputs(args) -> str | None:
     if args.plot is not None:
         outputs.append(("--plot", args.plot))
     for option, path in outputs:
-        try:
-            _files.check_target(path, option)
-        except _files.FileProblem as problem:
-            raise _file_error(problem) from None
         for other, seen in named:
             if _files.same_file(path, seen):
                 raise UsageError(f"{option} {str(path)!r} is the same file as {other} "
                                  f"{str(seen)!r}; write to another file", usage=False)
+        try:
+            _files.check_target(path, option)
+        except _files.FileProblem as problem:
+            raise _file_error(problem) from None
         named.append((option, path))
     return fmt
 
@@ -499,7 +499,7 @@ def run_show(args) -> int:
     if csv_to_stdout:
         _render.write_csv(out, columns)
     written = []
-    with _files.Outputs() as files:
+    with _files.Outputs(streams=True) as files:
         if args.csv is not None and not csv_to_stdout:
             _write(files, Path(args.csv), "--csv",
                    lambda f: _render.write_csv(f, columns), binary=False)

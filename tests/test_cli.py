@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -118,7 +119,7 @@ BAD = [
     (["show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "4",
       "--steps", "0"], "--steps must be between 1 and"),
     (["show", "constant", "--lr", "0.1", "--momentum", "0.8", "0.9"],
-     "--momentum: momentum_schedule is defined for cyclic and one_cycle"),
+     "--momentum: momentum_schedule is defined for cyclic"),
     (["show", "constant", "--lr", "0.1", "--png", "x.png", "--size", "big"],
      "--size: size must look like WIDTHxHEIGHT"),
     (["show", "constant", "--lr", "0.1", "--png", "x.png", "--size", "20x20"],
@@ -614,15 +615,40 @@ def test_two_outputs_of_one_run_may_not_be_the_same_file(tmp_path):
     assert target.read_bytes() == b"earlier"
 
 
-def test_an_output_link_is_replaced_not_written_through(tmp_path):
+def test_an_output_link_is_refused_and_neither_it_nor_its_file_touched(tmp_path):
+    # A link planted where the output goes (a shared folder) must not aim the write at
+    # another file; replacing the link instead would surprise whoever made it.
     victim = tmp_path / "victim.txt"
     victim.write_bytes(b"precious")
     link = tmp_path / "values.csv"
     link.symlink_to(victim)
-    r = run(*SHOW, "--csv", link)
+    one_line_error(run(*SHOW, "--csv", link), f"--csv: {str(link)!r} is a symbolic link")
+    assert victim.read_bytes() == b"precious" and link.is_symlink()
+    dangling = tmp_path / "plot.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    one_line_error(run(*SHOW, "--png", dangling), "is a symbolic link")
+    assert not (tmp_path / "nowhere.png").exists()
+
+
+def test_devices_and_fifos_are_written_into_not_replaced(tmp_path):
+    # Replacing /dev/null with a regular file would break the system for everyone.
+    before = os.stat("/dev/null")
+    r = run(*SHOW, "--csv", "/dev/null")
     assert r.returncode == 0, r.stderr
-    assert victim.read_bytes() == b"precious"
-    assert not link.is_symlink() and link.read_text().startswith("step,lr\n0,0.0\n")
+    after = os.stat("/dev/null")
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    # /dev/stdout is a link to the process's standard output, here a pipe.
+    r = run(*SHOW, "--csv", "/dev/stdout")
+    assert r.returncode == 0, r.stderr
+    assert "step,lr\n0,0.0\n1,0.25\n" in r.stdout
+    assert os.path.islink("/dev/stdout")
+    fifo = tmp_path / "values.fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    r = run(*SHOW, "--csv", fifo)
+    assert r.returncode == 0, r.stderr
+    assert reader.communicate(timeout=60)[0].startswith(b"step,lr\n0,0.0\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_an_output_on_a_folder_or_in_a_missing_one_is_refused_up_front(tmp_path):

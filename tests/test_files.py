@@ -126,3 +126,26 @@ def test_same_file_sees_through_links(tmp_path):
     assert not _files.same_file(a, tmp_path / "b.json")
     # Neither exists yet: the same resolved path is the same file.
     assert _files.same_file(tmp_path / "x.png", tmp_path / "sub" / ".." / "x.png")
+
+
+def test_a_link_to_a_file_is_refused_as_a_target(tmp_path):
+    (tmp_path / "real.csv").write_text("x")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    with pytest.raises(_files.FileProblem, match="is a symbolic link"):
+        _files.check_target(tmp_path / "link.csv", "--csv")
+    (tmp_path / "null").symlink_to("/dev/null")
+    _files.check_target(tmp_path / "null", "--csv")    # a link to a device is fine
+
+
+def test_streams_are_written_into_after_every_output_is_rendered(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(RuntimeError):
+        with _files.Outputs(streams=True) as out:
+            # Rendered, not yet written: a FIFO without a reader would block here.
+            out.write(fifo, lambda f: f.write("rows\n"))
+            raise RuntimeError("a later output failed")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    with _files.Outputs(streams=True) as out:
+        out.write("/dev/null", lambda f: f.write(b"x" * 100), binary=True)
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
