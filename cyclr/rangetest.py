@@ -36,14 +36,15 @@ import numpy as np
 from . import _validate as v
 from ._curves import ONSET, PLATEAU, check_beta, crossing, ema, running_median, smooth, \
     steepest, valley
-from .policies import exp_range, triangular, triangular2
+from .policies import cosine_restarts, exp_range, one_cycle, triangular, triangular2
 
 MODES = ("linear", "exp")
 RULES = ("auto", "accuracy", "steepest", "valley", "minimum")
 BASES = ("ratio", "rise")
 _CURVE_OF = {"accuracy": "accuracies", "steepest": "losses", "valley": "losses",
              "minimum": "losses"}
-_POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range}
+_POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range,
+             "one_cycle": one_cycle, "cosine_restarts": cosine_restarts}
 
 
 def ramp(start_lr, end_lr, num_steps, mode="exp") -> np.ndarray:
@@ -472,18 +473,32 @@ class RangeTestResult:
 
     def schedule(self, policy="triangular2", step_size=None, *, rule="auto", ratio=4.0,
                  base="ratio", **kwargs):
-        """A cyclic schedule between the suggested bounds.
+        """A schedule at the suggested bounds: a cyclic policy between ``base_lr`` and
+        ``max_lr``, a 1cycle run peaking at ``max_lr`` (the flow fastai users know as
+        ``lr_find`` then ``fit_one_cycle``), or warm restarts from ``max_lr``.
 
         Args:
-            policy: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
-            step_size: steps in half a cycle (the paper: 2 to 10 epochs, see
-                ``cyclr.suggest_step_size``).
+            policy: ``"triangular"``, ``"triangular2"`` or ``"exp_range"`` (cycling
+                between the two bounds); ``"one_cycle"`` (needs ``total_steps=``); or
+                ``"cosine_restarts"`` (needs ``first_cycle=``; anneals to ``min_lr``,
+                0 unless given).
+            step_size: for the cyclic policies, steps in half a cycle (the paper: 2 to
+                10 epochs, see ``cyclr.suggest_step_size``); not used by the others.
             rule, ratio, base: as for :meth:`suggest`.
             **kwargs: passed to the policy's constructor (``gamma`` for exp_range,
-                ``step_size_down``, ``shape``).
+                ``step_size_down``, ``shape``; ``total_steps``, ``pct_start``,
+                ``div_factor``... for one_cycle; ``first_cycle``, ``min_lr``,
+                ``cycle_mult``, ``amplitude_decay`` for cosine_restarts).
 
         Returns:
-            ``cyclr.<policy>(base_lr, max_lr, step_size, **kwargs)``.
+            ``cyclr.<policy>(base_lr, max_lr, step_size, **kwargs)`` for a cyclic policy,
+            ``cyclr.one_cycle(max_lr, **kwargs)`` or
+            ``cyclr.cosine_restarts(max_lr, **kwargs)``.
+
+        Raises:
+            TypeError, ValueError: for an unknown policy, a missing ``step_size``
+                (cyclic), ``total_steps`` (one_cycle) or ``first_cycle``
+                (cosine_restarts), or a ``step_size`` given where it is not used.
 
         Examples:
             >>> import numpy as np
@@ -492,11 +507,23 @@ class RangeTestResult:
             ...                       mode="linear")
             >>> res.schedule("triangular2", 100)
             triangular2(0.0025, 0.01, 100)
+            >>> res.schedule("one_cycle", total_steps=1000)
+            one_cycle(0.01, 1000)
+            >>> res.schedule("cosine_restarts", first_cycle=200, cycle_mult=2)
+            cosine_restarts(0.01, 200, cycle_mult=2)
         """
         policy = v.choice("policy", policy, _POLICIES)
+        base_lr, max_lr = self.suggest(rule, ratio=ratio, base=base)
+        if policy in ("one_cycle", "cosine_restarts"):
+            needed = "total_steps" if policy == "one_cycle" else "first_cycle"
+            if step_size is not None:
+                raise TypeError(f"{policy} takes no step_size (got {step_size!r}); pass "
+                                f"{needed}=...")
+            if needed not in kwargs:
+                raise TypeError(f"schedule({policy!r}) needs {needed}=..., got none")
+            return _POLICIES[policy](max_lr, kwargs.pop(needed), **kwargs)
         if step_size is None:
             raise TypeError("schedule() needs step_size (steps in half a cycle), got None")
-        base_lr, max_lr = self.suggest(rule, ratio=ratio, base=base)
         return _POLICIES[policy](base_lr, max_lr, step_size, **kwargs)
 
     def plot(self, ax=None, **kwargs):

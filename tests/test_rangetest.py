@@ -430,10 +430,30 @@ def test_schedule_is_built_by_the_core_constructors():
     assert res.schedule("triangular2", 8, base="rise") == cyclr.triangular2(*rise, 8)
     t = res.schedule("triangular", 500, ratio=3.0)
     assert t(500) == max_lr and t(0) == max_lr / 3.0 == t(1000)
-    with pytest.raises(ValueError, match="policy"):
-        res.schedule("one_cycle", 500)
+    with pytest.raises(ValueError, match="policy must be one of"):
+        res.schedule("exp", 500)
     with pytest.raises(TypeError, match="step_size"):
         res.schedule("triangular2")
+
+
+def test_schedule_proposes_one_cycle_and_warm_restarts_at_the_suggested_max_lr():
+    # lr_find -> fit_one_cycle: the test's max_lr is the 1cycle peak; warm restarts
+    # restart at it.
+    res = RangeTestResult(PAPER_LRS, accuracies=paper_accuracy(), mode="linear")
+    _, max_lr = res.suggest()
+    assert res.schedule("one_cycle", total_steps=5000) == cyclr.one_cycle(max_lr, 5000)
+    assert res.schedule("one_cycle", total_steps=900, pct_start=0.25, three_phase=True) == \
+        cyclr.one_cycle(max_lr, 900, pct_start=0.25, three_phase=True)
+    restarts = res.schedule("cosine_restarts", first_cycle=400, cycle_mult=2,
+                            min_lr=max_lr / 100)
+    assert restarts == cyclr.cosine_restarts(max_lr, 400, min_lr=max_lr / 100, cycle_mult=2)
+    assert restarts(0) == max_lr and restarts(400) == max_lr
+    with pytest.raises(TypeError, match="needs total_steps"):
+        res.schedule("one_cycle")
+    with pytest.raises(TypeError, match="needs first_cycle"):
+        res.schedule("cosine_restarts")
+    with pytest.raises(TypeError, match="one_cycle takes no step_size"):
+        res.schedule("one_cycle", 500, total_steps=1000)
 
 
 # --- progress, plot, imports -------------------------------------------------------
