@@ -1,6 +1,6 @@
 """Types of the Cython kernels in ``cyclr/_core.pyx`` (for editors and type checkers)."""
 
-from typing import Callable, Literal, SupportsIndex, TypeVar
+from typing import Callable, SupportsIndex, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +15,6 @@ class Kernel:
     """
 
     def _setup_constant(self, *, lr: float) -> None: ...
-    def _setup_decay(self, *, max_lr: float, base_lr: float, steps: float) -> None: ...
     def _setup_exponential(self, *, lr: float, gamma: float) -> None: ...
     def _setup_step_decay(self, *, lr: float, gamma: float, step_size: float) -> None: ...
     def _setup_cyclic(
@@ -25,9 +24,8 @@ class Kernel:
         high: float,
         step_size: float,
         step_size_down: float,
-        shape: Literal["linear", "welch", "hann"],
-        envelope: Literal["flat", "halving", "gamma_steps", "gamma_cycles",
-                          "user_cycles", "user_steps"],
+        shape: str,
+        envelope: str,
         gamma: float = ...,
         scale_fn: Callable[[int], float] | None = ...,
         inverted: bool = ...,
@@ -38,8 +36,19 @@ class Kernel:
         ends: list[float],
         starts: list[float],
         stops: list[float],
-        anneal: Literal["cos", "linear"],
+        anneal: str,
         last_step: int,
+    ) -> None: ...
+    def _setup_ramp(self, *, start: float, end: float, steps: float, how: str) -> None: ...
+    def _setup_restarts(
+        self,
+        *,
+        low: float,
+        high: float,
+        first_cycle: float,
+        amplitude_decay: float,
+        inverted: bool = ...,
+        cycles: tuple | None = ...,
     ) -> None: ...
     def _setup_chain(self, *, kernels: tuple[Kernel, ...],
                      lengths: list[int | None]) -> None: ...

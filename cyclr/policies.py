@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _validate as v
 from .schedules import (
     Chain,
@@ -16,10 +18,13 @@ from .schedules import (
     Schedule,
     StepDecay,
 )
+from .schedules import Anneal, Policy, ScaleFn, ScaleMode, Segment, Shape
 
 
-def cyclic(base_lr, max_lr, step_size, *, step_size_down=None, policy="triangular",
-           gamma=1.0, scale_fn=None, scale_mode="cycle", shape="linear") -> Cyclic:
+def cyclic(base_lr: float, max_lr: float, step_size: float, *,
+           step_size_down: float | None = None, policy: Policy = "triangular",
+           gamma: float = 1.0, scale_fn: ScaleFn | None = None,
+           scale_mode: ScaleMode = "cycle", shape: Shape = "linear") -> Cyclic:
     """A cyclical learning rate, with PyTorch ``CyclicLR``'s meaning of every argument.
 
     ``lr(i) = base_lr + (max_lr - base_lr) * w * f`` where ``w`` is the window (0 at the
@@ -61,11 +66,12 @@ def cyclic(base_lr, max_lr, step_size, *, step_size_down=None, policy="triangula
                   scale_mode if scale_fn is not None else _builtin_mode(policy), shape)
 
 
-def _builtin_mode(policy):
+def _builtin_mode(policy: str) -> ScaleMode:
     return "iterations" if policy == "exp_range" else "cycle"
 
 
-def triangular(base_lr, max_lr, step_size, *, step_size_down=None, shape="linear") -> Cyclic:
+def triangular(base_lr: float, max_lr: float, step_size: float, *,
+               step_size_down: float | None = None, shape: Shape = "linear") -> Cyclic:
     """The triangular policy: the LR goes linearly (or along ``shape``) from base_lr to
     max_lr over ``step_size`` steps and back, with a constant amplitude.
 
@@ -78,7 +84,8 @@ def triangular(base_lr, max_lr, step_size, *, step_size_down=None, shape="linear
     return Cyclic(base_lr, max_lr, step_size, step_size_down, "triangular", shape=shape)
 
 
-def triangular2(base_lr, max_lr, step_size, *, step_size_down=None, shape="linear") -> Cyclic:
+def triangular2(base_lr: float, max_lr: float, step_size: float, *,
+                step_size_down: float | None = None, shape: Shape = "linear") -> Cyclic:
     """Like :func:`triangular`, but the amplitude halves at the end of every cycle.
 
     Examples:
@@ -90,8 +97,9 @@ def triangular2(base_lr, max_lr, step_size, *, step_size_down=None, shape="linea
     return Cyclic(base_lr, max_lr, step_size, step_size_down, "triangular2", shape=shape)
 
 
-def exp_range(base_lr, max_lr, step_size, *, gamma, step_size_down=None, shape="linear",
-              scale_mode="iterations") -> Cyclic:
+def exp_range(base_lr: float, max_lr: float, step_size: float, *, gamma: float,
+              step_size_down: float | None = None, shape: Shape = "linear",
+              scale_mode: ScaleMode = "iterations") -> Cyclic:
     """The exp_range policy: the amplitude decays as ``gamma**i`` over all steps ``i``
     (as in the paper, PyTorch and TensorFlow Addons).
 
@@ -108,8 +116,9 @@ def exp_range(base_lr, max_lr, step_size, *, gamma, step_size_down=None, shape="
                   None, scale_mode, shape)
 
 
-def one_cycle(max_lr, total_steps, *, pct_start=0.3, anneal="cos", div_factor=25.0,
-              final_div_factor=1e4, three_phase=False) -> OneCycle:
+def one_cycle(max_lr: float, total_steps: int, *, pct_start: float = 0.3,
+              anneal: Anneal = "cos", div_factor: float = 25.0,
+              final_div_factor: float = 1e4, three_phase: bool = False) -> OneCycle:
     """The 1cycle policy, step for step equal to PyTorch's ``OneCycleLR``.
 
     The LR rises from ``max_lr / div_factor`` to ``max_lr`` over the first
@@ -155,12 +164,12 @@ def one_cycle(max_lr, total_steps, *, pct_start=0.3, anneal="cos", div_factor=25
                     three_phase)
 
 
-def constant(lr) -> Constant:
+def constant(lr: float) -> Constant:
     """A fixed LR."""
     return Constant(lr)
 
 
-def decay(max_lr, base_lr, steps) -> Decay:
+def decay(max_lr: float, base_lr: float, steps: float) -> Decay:
     """The paper's decay baseline: from max_lr linearly down to base_lr at step
     ``steps``, then base_lr.
 
@@ -173,17 +182,17 @@ def decay(max_lr, base_lr, steps) -> Decay:
     return Decay(max_lr, base_lr, steps)
 
 
-def exponential(lr, gamma) -> Exponential:
+def exponential(lr: float, gamma: float) -> Exponential:
     """``lr * gamma**i``."""
     return Exponential(lr, gamma)
 
 
-def step_decay(lr, gamma, step_size) -> StepDecay:
+def step_decay(lr: float, gamma: float, step_size: float) -> StepDecay:
     """``lr * gamma**floor(i / step_size)``."""
     return StepDecay(lr, gamma, step_size)
 
 
-def linear(start_lr, end_lr, steps) -> Linear:
+def linear(start_lr: float, end_lr: float, steps: float) -> Linear:
     """A linear anneal from ``start_lr`` to ``end_lr`` over ``steps`` steps, then
     ``end_lr``: ``start_lr + (end_lr - start_lr) * min(i, steps) / steps``.
 
@@ -211,7 +220,7 @@ def linear(start_lr, end_lr, steps) -> Linear:
     return Linear(start_lr, end_lr, steps)
 
 
-def cosine(start_lr, end_lr, steps) -> Cosine:
+def cosine(start_lr: float, end_lr: float, steps: float) -> Cosine:
     """A half-cosine anneal from ``start_lr`` to ``end_lr`` over ``steps`` steps, then
     ``end_lr``: ``end_lr + (start_lr - end_lr) * (1 + cos(pi * min(i, steps) / steps)) / 2``.
 
@@ -235,8 +244,8 @@ def cosine(start_lr, end_lr, steps) -> Cosine:
     return Cosine(start_lr, end_lr, steps)
 
 
-def cosine_restarts(max_lr, first_cycle, *, min_lr=0.0, cycle_mult=1.0,
-                    amplitude_decay=1.0) -> CosineRestarts:
+def cosine_restarts(max_lr: float, first_cycle: float, *, min_lr: float = 0.0,
+                    cycle_mult: float = 1.0, amplitude_decay: float = 1.0) -> CosineRestarts:
     """Cosine annealing with warm restarts (SGDR; Loshchilov & Hutter, 2017).
 
     Cycle ``k`` (0-based) lasts ``T_k = first_cycle * cycle_mult**k`` steps; at offset
@@ -280,7 +289,7 @@ def cosine_restarts(max_lr, first_cycle, *, min_lr=0.0, cycle_mult=1.0,
     return CosineRestarts(max_lr, first_cycle, min_lr, cycle_mult, amplitude_decay)
 
 
-def chain(*segments) -> Chain:
+def chain(*segments: Segment | list[Segment]) -> Chain:
     """Schedules one after another: ``chain((s1, n1), (s2, n2), s3)``.
 
     Each segment runs for its number of steps and sees a local step starting at 0; the
@@ -293,9 +302,10 @@ def chain(*segments) -> Chain:
         >>> [s(i) for i in range(5)]
         [0.1, 0.1, 0.0, 0.5, 1.0]
     """
-    if len(segments) == 1 and isinstance(segments[0], list):
-        segments = tuple(segments[0])
-    return Chain(segments)
+    parts: Any = segments
+    if len(parts) == 1 and isinstance(parts[0], list):
+        parts = tuple(parts[0])
+    return Chain(parts)
 
 
 __all__ = ["Schedule", "chain", "constant", "cosine", "cosine_restarts", "cyclic", "decay",

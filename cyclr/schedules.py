@@ -14,12 +14,27 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from typing import Any, Callable, Literal, SupportsIndex, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _validate as v
 from ._core import Kernel
 from ._functions import function_path
+
+#: The window shapes, policies, scale modes and 1cycle anneals, as type hints.
+Shape = Literal["linear", "welch", "hann"]
+Policy = Literal["triangular", "triangular2", "exp_range"]
+ScaleMode = Literal["cycle", "iterations"]
+Anneal = Literal["cos", "linear"]
+#: A user amplitude factor: of the 1-based cycle number or of the step, in [0, 1].
+ScaleFn = Callable[[int], float]
+#: A chain segment: a schedule, or a (schedule, steps) pair (steps None: open-ended).
+Segment = Union["Schedule", Tuple["Schedule", Union[int, None]]]
+
+#: Cycle-end steps, as a class computes them (a list or an int64 array).
+Ends = Union[list, npt.NDArray[np.int64]]
 
 #: The version of the ``to_dict`` format (``cyclr.from_dict`` reads only this one).
 FORMAT_VERSION = 1
@@ -62,6 +77,8 @@ class Schedule(Kernel):
     """
 
     __slots__ = ("_params", "_hash")
+    _params: tuple[tuple[str, Any], ...]
+    _hash: int | None
 
     #: The ``"type"`` of this class's descriptions, and the kind of each constructor
     #: parameter (its ``params``, in order). A subclass that sets ``type_name`` is
@@ -83,7 +100,7 @@ class Schedule(Kernel):
         object.__setattr__(self, "_hash", None)
 
     @property
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         """The canonical constructor arguments, as a new dict."""
         return dict(self._params)
 
@@ -123,7 +140,9 @@ class Schedule(Kernel):
         parts += [f"{k}={_fmt(params[k])}" for k in defaults if params[k] != defaults[k]]
         return f"{name}({', '.join(parts)})"
 
-    def array(self, n, *, start=0, dtype=None, out=None) -> np.ndarray:
+    def array(self, n: SupportsIndex, *, start: SupportsIndex = 0,
+              dtype: npt.DTypeLike | None = None,
+              out: npt.NDArray[np.floating] | None = None) -> npt.NDArray[np.floating]:
         """Values at steps ``start .. start + n - 1``.
 
         Args:
@@ -177,7 +196,7 @@ class Schedule(Kernel):
         """An upper bound of the schedule's values (each class knows its own)."""
         raise NotImplementedError
 
-    def momentum_schedule(self, base_momentum, max_momentum) -> "Schedule":
+    def momentum_schedule(self, base_momentum: float, max_momentum: float) -> Schedule:
         """A momentum schedule that cycles inversely to this LR schedule (high momentum
         where the LR is low), as PyTorch's ``CyclicLR``/``OneCycleLR`` do.
 
@@ -204,7 +223,7 @@ class Schedule(Kernel):
                 f"schedules and chains of them, not for {type(self).__name__}")
         return Momentum(self, base_momentum, max_momentum)
 
-    def cycle_ends(self, total_steps) -> np.ndarray:
+    def cycle_ends(self, total_steps: SupportsIndex) -> npt.NDArray[np.int64]:
         """The steps ``i <= total_steps`` at which a cycle, or the whole run, ends:
         after that many updates the LR is back at its low point, the places the paper
         advises to stop training (or to take a snapshot).
@@ -235,7 +254,7 @@ class Schedule(Kernel):
         total_steps = v.count("total_steps", total_steps)
         return _ends_array(self._ends(total_steps))
 
-    def _ends(self, total_steps: int) -> list:
+    def _ends(self, total_steps: int) -> Ends:
         """Sorted, distinct cycle-end steps in ``1 .. total_steps`` (each class says
         where its cycles end; by default there are none)."""
         return []
@@ -255,7 +274,7 @@ class Schedule(Kernel):
         """
         return None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-safe description; ``cyclr.from_dict`` turns it back into an equal
         schedule: ``"version"``, ``"type"``, then each constructor parameter, written
         by the kind its class declares in ``fields``.
@@ -361,8 +380,10 @@ class Cyclic(Schedule):
               "step_size_down": Field.OPT_NUMBER, "policy": Field.STR, "gamma": Field.NUMBER,
               "scale_fn": Field.SCALE_FN, "scale_mode": Field.STR, "shape": Field.STR}
 
-    def __init__(self, base_lr, max_lr, step_size, step_size_down=None, policy="triangular",
-                 gamma=1.0, scale_fn=None, scale_mode="cycle", shape="linear"):
+    def __init__(self, base_lr: float, max_lr: float, step_size: float,
+                 step_size_down: float | None = None, policy: str = "triangular",
+                 gamma: float = 1.0, scale_fn: ScaleFn | None = None,
+                 scale_mode: str = "cycle", shape: str = "linear") -> None:
         base_lr = v.rate("base_lr", base_lr)
         max_lr = v.rate("max_lr", max_lr)
         v.ordered("base_lr", base_lr, "max_lr", max_lr)
@@ -395,11 +416,11 @@ class Cyclic(Schedule):
         p = self.params
         return p["step_size"] + (p["step_size_down"] or p["step_size"])
 
-    def num_cycles(self, total_steps) -> float:
+    def num_cycles(self, total_steps: SupportsIndex) -> float:
         """How many cycles a run of ``total_steps`` updates spans (may be fractional)."""
         return v.count("total_steps", total_steps) / self.cycle_length
 
-    def steps_for_cycles(self, cycles) -> int:
+    def steps_for_cycles(self, cycles: SupportsIndex) -> int:
         """Updates in ``cycles`` whole cycles: a run of that length stops at the end of a
         cycle, with the LR back at ``base_lr``, as the paper advises.
 
@@ -416,7 +437,7 @@ class Cyclic(Schedule):
                 f"cycles={cycles!r} of {length!r} steps is more than 2**63 - 1 steps")
         return steps
 
-    def _ends(self, total_steps: int) -> np.ndarray:
+    def _ends(self, total_steps: int) -> Ends:
         return _periodic_ends(self.cycle_length, total_steps)
 
     def _peak(self) -> float:
@@ -462,8 +483,9 @@ class OneCycle(Schedule):
               "anneal": Field.STR, "div_factor": Field.NUMBER,
               "final_div_factor": Field.NUMBER, "three_phase": Field.BOOL}
 
-    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal="cos", div_factor=25.0,
-                 final_div_factor=1e4, three_phase=False):
+    def __init__(self, max_lr: float, total_steps: int, pct_start: float = 0.3,
+                 anneal: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False) -> None:
         max_lr = v.rate("max_lr", max_lr)
         total_steps = v.count("total_steps", total_steps, minimum=1)
         pct = v.real("pct_start", pct_start)
@@ -559,7 +581,7 @@ class OneCycle(Schedule):
         kernel._setup_one_cycle(ends=self._phase_ends(), starts=starts, stops=stops,
                                 anneal=p["anneal"], last_step=p["total_steps"] - 1)
 
-    def _ends(self, total_steps: int) -> list:
+    def _ends(self, total_steps: int) -> Ends:
         # The run ends after total_steps updates.
         end = self.params["total_steps"]
         return [end] if end <= total_steps else []
@@ -581,7 +603,7 @@ class Momentum(Schedule):
     fields = {"schedule": Field.SCHEDULE, "base_momentum": Field.NUMBER,
               "max_momentum": Field.NUMBER}
 
-    def __init__(self, schedule, base_momentum, max_momentum):
+    def __init__(self, schedule: Schedule, base_momentum: float, max_momentum: float) -> None:
         setup = getattr(type(schedule), "_setup_momentum", None)
         if not isinstance(schedule, Schedule) or setup is None:
             raise TypeError(f"schedule must be a cyclic, one_cycle or cosine_restarts "
@@ -590,7 +612,7 @@ class Momentum(Schedule):
         self._freeze(schedule=schedule, base_momentum=base, max_momentum=top)
         setup(schedule, self, base, top)
 
-    def _ends(self, total_steps: int):
+    def _ends(self, total_steps: int) -> Ends:
         return self.params["schedule"]._ends(total_steps)
 
     def natural_length(self) -> int | None:
@@ -612,7 +634,7 @@ class Constant(Schedule):
     type_name = "constant"
     fields = {"lr": Field.NUMBER}
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         lr = v.rate("lr", lr)
         self._freeze(lr=lr)
         self._setup_constant(lr=lr)
@@ -635,7 +657,7 @@ class Decay(Schedule):
     type_name = "decay"
     fields = {"max_lr": Field.NUMBER, "base_lr": Field.NUMBER, "steps": Field.NUMBER}
 
-    def __init__(self, max_lr, base_lr, steps):
+    def __init__(self, max_lr: float, base_lr: float, steps: float) -> None:
         max_lr = v.rate("max_lr", max_lr)
         base_lr = v.rate("base_lr", base_lr)
         v.ordered("base_lr", base_lr, "max_lr", max_lr)
@@ -654,7 +676,7 @@ class Decay(Schedule):
         # Linear until step ``steps``, base_lr from the first whole step at or after it.
         return math.ceil(self.params["steps"]) + 1
 
-    def _ends(self, total_steps: int) -> list:
+    def _ends(self, total_steps: int) -> Ends:
         # The decay reaches base_lr at step ``steps`` (the first whole step at or after).
         end = math.ceil(self.params["steps"])
         return [end] if end <= total_steps else []
@@ -670,7 +692,7 @@ class Exponential(Schedule):
     type_name = "exponential"
     fields = {"lr": Field.NUMBER, "gamma": Field.NUMBER}
 
-    def __init__(self, lr, gamma):
+    def __init__(self, lr: float, gamma: float) -> None:
         lr = v.rate("lr", lr)
         gamma = v.gamma("gamma", gamma)
         self._freeze(lr=lr, gamma=gamma)
@@ -690,7 +712,7 @@ class StepDecay(Schedule):
     type_name = "step_decay"
     fields = {"lr": Field.NUMBER, "gamma": Field.NUMBER, "step_size": Field.NUMBER}
 
-    def __init__(self, lr, gamma, step_size):
+    def __init__(self, lr: float, gamma: float, step_size: float) -> None:
         lr = v.rate("lr", lr)
         gamma = v.gamma("gamma", gamma)
         step_size = v.span("step_size", step_size)
@@ -719,7 +741,7 @@ class _Ramp(Schedule):
     fields = {"start_lr": Field.NUMBER, "end_lr": Field.NUMBER, "steps": Field.NUMBER}
     _how = ""
 
-    def __init__(self, start_lr, end_lr, steps):
+    def __init__(self, start_lr: float, end_lr: float, steps: float) -> None:
         start_lr = v.rate("start_lr", start_lr)
         end_lr = v.rate("end_lr", end_lr)
         steps = v.span("steps", steps)
@@ -733,7 +755,7 @@ class _Ramp(Schedule):
     def natural_length(self) -> int:
         return math.ceil(self.params["steps"]) + 1
 
-    def _ends(self, total_steps: int) -> list:
+    def _ends(self, total_steps: int) -> Ends:
         # An anneal down ends at its low point; a warm-up (rising) ends nothing.
         p = self.params
         end = math.ceil(p["steps"])
@@ -814,7 +836,8 @@ class CosineRestarts(Schedule):
     fields = {"max_lr": Field.NUMBER, "first_cycle": Field.NUMBER, "min_lr": Field.NUMBER,
               "cycle_mult": Field.NUMBER, "amplitude_decay": Field.NUMBER}
 
-    def __init__(self, max_lr, first_cycle, min_lr=0.0, cycle_mult=1.0, amplitude_decay=1.0):
+    def __init__(self, max_lr: float, first_cycle: float, min_lr: float = 0.0,
+                 cycle_mult: float = 1.0, amplitude_decay: float = 1.0) -> None:
         max_lr = v.rate("max_lr", max_lr)
         min_lr = v.rate("min_lr", min_lr)
         v.ordered("min_lr", min_lr, "max_lr", max_lr)
@@ -835,13 +858,13 @@ class CosineRestarts(Schedule):
             amplitude_decay=p["amplitude_decay"], inverted=inverted,
             cycles=_restart_cycles(p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]))
 
-    def cycle_starts(self, total_steps) -> np.ndarray:
+    def cycle_starts(self, total_steps: SupportsIndex) -> npt.NDArray[np.int64]:
         """The first whole step of every cycle that starts at or before ``total_steps``
         (0 included): where the LR restarts at its peak."""
         total_steps = v.count("total_steps", total_steps)
         return np.concatenate([[0], self._ends(total_steps)]).astype(np.int64)
 
-    def _ends(self, total_steps: int):
+    def _ends(self, total_steps: int) -> Ends:
         p = self.params
         cycles = _restart_cycles(p["first_cycle"], p["cycle_mult"], p["amplitude_decay"])
         if cycles is None:
@@ -877,7 +900,7 @@ class Chain(Schedule):
     type_name = "chain"
     fields = {"segments": Field.SEGMENTS}
 
-    def __init__(self, segments):
+    def __init__(self, segments: tuple[Segment, ...] | list[Segment]) -> None:
         if not isinstance(segments, (tuple, list)) or not segments:
             raise ValueError(f"segments must be a non-empty sequence, got {segments!r}")
         canonical = []
@@ -896,7 +919,7 @@ class Chain(Schedule):
             else:
                 steps = v.count(f"steps of segment {k}", steps, minimum=1)
             canonical.append((schedule, steps))
-        canonical = tuple(canonical)
+        canonical = tuple(canonical)  # type: ignore[assignment]  # frozen from here on
         # Each sub-chain already knows its depth and size: linear work, however often
         # a sub-chain is shared.
         depth = 1 + max((getattr(s, "_depth", 1) for s, _ in canonical
@@ -923,7 +946,7 @@ class Chain(Schedule):
             return None
         return sum(n for _, n in segments)
 
-    def _ends(self, total_steps: int) -> np.ndarray:
+    def _ends(self, total_steps: int) -> Ends:
         parts, start = [], 0
         for schedule, steps in self.params["segments"]:
             if start > total_steps:
@@ -948,7 +971,7 @@ class Chain(Schedule):
         tail = segments[-1][0].natural_length()
         return None if tail is None else sum(n for _, n in segments[:-1]) + tail
 
-    def momentum_schedule(self, base_momentum, max_momentum) -> "Chain":
+    def momentum_schedule(self, base_momentum: float, max_momentum: float) -> Chain:
         """The chain of each segment's momentum schedule (same bounds for all)."""
         return Chain(tuple((s.momentum_schedule(base_momentum, max_momentum), n)
                            for s, n in self.params["segments"]))
