@@ -75,6 +75,15 @@ def triangular(base_lr: float, max_lr: float, step_size: float, *,
     """The triangular policy: the LR goes linearly (or along ``shape``) from base_lr to
     max_lr over ``step_size`` steps and back, with a constant amplitude.
 
+    Args:
+        base_lr, max_lr, step_size, step_size_down, shape: as for :func:`cyclic`.
+
+    Returns:
+        A :class:`cyclr.Cyclic` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
     Examples:
         >>> import cyclr
         >>> s = cyclr.triangular(0.001, 0.006, 2000)
@@ -87,6 +96,15 @@ def triangular(base_lr: float, max_lr: float, step_size: float, *,
 def triangular2(base_lr: float, max_lr: float, step_size: float, *,
                 step_size_down: float | None = None, shape: Shape = "linear") -> Cyclic:
     """Like :func:`triangular`, but the amplitude halves at the end of every cycle.
+
+    Args:
+        base_lr, max_lr, step_size, step_size_down, shape: as for :func:`cyclic`.
+
+    Returns:
+        A :class:`cyclr.Cyclic` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
 
     Examples:
         >>> import cyclr
@@ -105,6 +123,17 @@ def exp_range(base_lr: float, max_lr: float, step_size: float, *, gamma: float,
 
     With ``scale_mode="cycle"`` the amplitude is ``gamma**c`` instead, constant within the
     0-based cycle ``c`` (a per-cycle decay).
+
+    Args:
+        base_lr, max_lr, step_size, step_size_down, shape: as for :func:`cyclic`.
+        gamma: the factor per step (per cycle with ``scale_mode="cycle"``), in (0, 1].
+        scale_mode: ``"iterations"`` (the paper's) or ``"cycle"``.
+
+    Returns:
+        A :class:`cyclr.Cyclic` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
 
     Examples:
         >>> import cyclr
@@ -165,13 +194,40 @@ def one_cycle(max_lr: float, total_steps: int, *, pct_start: float = 0.3,
 
 
 def constant(lr: float) -> Constant:
-    """A fixed LR."""
+    """A fixed LR: the paper's "fixed" baseline.
+
+    Args:
+        lr: the LR at every step, finite and >= 0.
+
+    Returns:
+        A :class:`cyclr.Constant` schedule.
+
+    Raises:
+        ValueError, TypeError: for an invalid ``lr``, naming it and the value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.constant(0.01)
+        >>> s(0), s(10**12)
+        (0.01, 0.01)
+    """
     return Constant(lr)
 
 
 def decay(max_lr: float, base_lr: float, steps: float) -> Decay:
     """The paper's decay baseline: from max_lr linearly down to base_lr at step
-    ``steps``, then base_lr.
+    ``steps``, then base_lr (exactly): ``max_lr + (base_lr - max_lr) * i / steps``.
+
+    Args:
+        max_lr: the LR at step 0, finite and >= base_lr.
+        base_lr: the LR from step ``steps`` on, finite and >= 0.
+        steps: the length of the decay, > 0 (may be fractional).
+
+    Returns:
+        A :class:`cyclr.Decay` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
 
     Examples:
         >>> import cyclr
@@ -183,12 +239,48 @@ def decay(max_lr: float, base_lr: float, steps: float) -> Decay:
 
 
 def exponential(lr: float, gamma: float) -> Exponential:
-    """``lr * gamma**i``."""
+    """``lr * gamma**i``: the paper's "exp" baseline.
+
+    Args:
+        lr: the LR at step 0, finite and >= 0.
+        gamma: the factor per step, in (0, 1].
+
+    Returns:
+        A :class:`cyclr.Exponential` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.exponential(1.0, 0.5)
+        >>> [s(i) for i in range(4)]
+        [1.0, 0.5, 0.25, 0.125]
+    """
     return Exponential(lr, gamma)
 
 
 def step_decay(lr: float, gamma: float, step_size: float) -> StepDecay:
-    """``lr * gamma**floor(i / step_size)``."""
+    """``lr * gamma**floor(i / step_size)``: the LR drops by ``gamma`` every
+    ``step_size`` steps (PyTorch's ``StepLR`` stepped per batch).
+
+    Args:
+        lr: the LR at step 0, finite and >= 0.
+        gamma: the factor per drop, in (0, 1].
+        step_size: steps between drops, > 0 (may be fractional).
+
+    Returns:
+        A :class:`cyclr.StepDecay` schedule.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.step_decay(1.0, 0.1, 3)
+        >>> [s(i) for i in range(7)]
+        [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.010000000000000002]
+    """
     return StepDecay(lr, gamma, step_size)
 
 
@@ -294,7 +386,20 @@ def chain(*segments: Segment | list[Segment]) -> Chain:
 
     Each segment runs for its number of steps and sees a local step starting at 0; the
     last may be a bare schedule (open-ended). A finite chain holds its last value. This
-    is how the paper appends triangular2 runs with different bounds.
+    is how the paper appends triangular2 runs with different bounds, and how a warm-up
+    goes before any schedule.
+
+    Args:
+        *segments: ``(schedule, steps)`` pairs (``steps`` an integer >= 1), the last
+            one possibly a bare schedule or ``(schedule, None)``; or one list of them.
+
+    Returns:
+        A :class:`cyclr.Chain` schedule.
+
+    Raises:
+        TypeError, ValueError: for a segment that is not a schedule or a pair, bad step
+            counts, an open-ended segment before the last, or chains nested deeper than
+            64 levels (or holding more than a million schedules counted per use).
 
     Examples:
         >>> import cyclr
