@@ -1,17 +1,24 @@
 """Coverage-guided fuzzing of cyclr's public surface with atheris (libFuzzer for Python).
 
-Targets, chosen by the first byte of each input:
+Targets, chosen by the last byte of each input:
 
 0. constructors with fuzzed arguments, then every built schedule's invariants;
 1. ``from_dict`` on arbitrary JSON text;
 2. ``from_dict`` on valid descriptions with fuzzed changes at any depth;
-3. ``array(n, start=, dtype=, out=)`` with arbitrary buffers, and ``s(step)``.
+3. ``array(n, start=, dtype=, out=)`` with arbitrary buffers, and ``s(step)``;
+4. the command line's ``--from`` reader (``cyclr.cli.load_schedule``) on the input's
+   bytes, written to a ``.json`` or ``.toml`` file;
+5. ``from_config`` of the Keras schedules (``cyclr.adapters.keras``) on saved configs
+   with fuzzed changes, or on any JSON value.
 
 A finding is anything but a documented outcome: an exception other than ValueError,
-TypeError or MemoryError, a failed invariant (AssertionError), a crash or a hang.
-Invariants: values are finite and >= 0; ``s(i) == s.array(1, start=i)[0]``; schedules
-survive ``to_dict``/``from_dict``, pickling and ``eval(repr(s))``; ``from_dict`` imports
-no module; a refused ``out`` buffer is left untouched.
+TypeError or MemoryError (for the ``--from`` reader: other than its usage error; for
+``from_config``: other than ValueError or TypeError), a failed invariant
+(AssertionError), a crash or a hang. Invariants: values are finite and >= 0;
+``s(i) == s.array(1, start=i)[0]``; schedules survive ``to_dict``/``from_dict``,
+pickling and ``eval(repr(s))``; ``from_dict`` imports no module; a refused ``out``
+buffer is left untouched; a loaded Keras schedule gives its cyclr schedule's float32
+values and its config loads back to the same config.
 
 Run it directly (libFuzzer flags apply), for example::
 
@@ -22,14 +29,23 @@ tests/fuzz/test_fuzz.py runs a bounded, seeded number of iterations in CI.
 
 import json
 import math
+import os
 import pickle
 import sys
+import tempfile
+from pathlib import Path
 
-import atheris
-import numpy as np
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import atheris  # noqa: E402
+import keras  # noqa: E402  (imported first: only cyclr's own modules are instrumented)
+import numpy as np  # noqa: E402
 
 with atheris.instrument_imports():
     import cyclr
+    import cyclr.cli
+    from cyclr.adapters import keras as cyclr_keras
 
 DOCUMENTED = (ValueError, TypeError, MemoryError)
 INT64_MAX = 2**63 - 1
@@ -291,7 +307,87 @@ def fuzz_constructors(fdp):
     check(schedule(fdp), fdp)
 
 
-TARGETS = [fuzz_constructors, fuzz_json_text, fuzz_mutated, fuzz_array]
+# -- the command line's --from reader ------------------------------------------------------
+
+_FOLDER = Path(tempfile.mkdtemp(prefix="cyclr-fuzz-"))
+
+
+def fuzz_from_file(fdp):
+    """``cyclr show --from FILE`` on any bytes: a schedule, or its usage error."""
+    path = _FOLDER / ("schedule.toml" if fdp.ConsumeBool() else "schedule.json")
+    path.write_bytes(fdp.ConsumeBytes(fdp.remaining_bytes()))
+    try:
+        s = cyclr.cli.load_schedule(path)
+    except cyclr.cli.UsageError as error:
+        message = str(error)
+        assert message.startswith("--from") and "\n" not in message, message
+        return
+    except Exception as error:            # ValueError included: the CLI must say it
+        raise AssertionError(f"load_schedule raised {error!r}") from error
+    assert isinstance(s, cyclr.Schedule)
+
+
+# -- Keras configs --------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="cyclr_fuzz")
+def halving(x):
+    return 0.5 ** x
+
+
+KERAS_CLASSES = {cls.__name__: cls for cls in (
+    cyclr_keras.CyclrSchedule, cyclr_keras.CyclicalLearningRate,
+    cyclr_keras.TriangularCyclicalLearningRate, cyclr_keras.Triangular2CyclicalLearningRate,
+    cyclr_keras.ExponentialCyclicalLearningRate)}
+KERAS_TEMPLATES = [(type(lr).__name__, lr.get_config()) for lr in (
+    cyclr_keras.schedule(cyclr.triangular2(0.001, 0.006, 20, shape="hann")),
+    cyclr_keras.schedule(cyclr.one_cycle(0.1, 100).momentum_schedule(0.85, 0.95), 50),
+    cyclr_keras.schedule(cyclr.chain((cyclr.decay(1.0, 0.1, 10), 10),
+                                     cyclr.exp_range(0.0, 1.0, 4, gamma=0.9))),
+    cyclr_keras.CyclicalLearningRate(0.0, 1.0, 2.5, scale_fn=halving),
+    cyclr_keras.TriangularCyclicalLearningRate(0.01, 0.1, 4),
+    cyclr_keras.Triangular2CyclicalLearningRate(0.01, 0.1, 3, scale_mode="iterations"),
+    cyclr_keras.ExponentialCyclicalLearningRate(0.01, 0.1, 5, gamma=0.99),
+)]
+FLUSHED = float(np.finfo(np.float32).tiny)   # backends may flush smaller products to 0
+
+
+def fuzz_keras_config(fdp):
+    """``from_config`` on a saved config with fuzzed changes, or on any JSON value:
+    a schedule that gives cyclr's values, or ValueError/TypeError."""
+    name, config = fdp.PickValueInList(KERAS_TEMPLATES)
+    config = json.loads(json.dumps(config))
+    if fdp.ConsumeIntInRange(0, 7) == 0:
+        config = json_value(fdp)
+    else:
+        for _ in range(fdp.ConsumeIntInRange(1, 3)):
+            node = fdp.PickValueInList(list(dict_nodes(config)))
+            action = fdp.ConsumeIntInRange(0, 2)
+            if action == 0 and node:
+                node.pop(fdp.PickValueInList(sorted(node)))
+            elif action == 1 and node:
+                node[fdp.PickValueInList(sorted(node))] = json_value(fdp)
+            else:
+                node[fdp.ConsumeUnicodeNoSurrogates(8)] = json_value(fdp)
+    cls = KERAS_CLASSES[name]
+    try:
+        lr = cls.from_config(config)
+    except (ValueError, TypeError):
+        return
+    except Exception as error:            # MemoryError included: the budget must refuse
+        raise AssertionError(f"{name}.from_config raised {error!r}") from error
+    saved = lr.get_config()
+    assert type(lr).from_config(saved).get_config() == saved, saved
+    steps = np.array([0, 1, 7, fdp.ConsumeIntInRange(0, 2**31 - 1)], dtype=np.int64)
+    got = keras.ops.convert_to_numpy(lr(keras.ops.convert_to_tensor(steps)))
+    assert got.dtype == np.float32 and np.all(np.isfinite(got)) and np.all(got >= 0), got
+    if isinstance(lr, cyclr_keras.CyclrSchedule):
+        want = np.array([lr.schedule(int(i)) for i in steps], dtype=np.float32)
+        near = np.abs(got.view(np.int32) - want.view(np.int32)) <= 1     # within 1 ulp
+        assert np.all(near | ((want < FLUSHED) & (got == 0))), (lr, steps, got, want)
+
+
+TARGETS = [fuzz_constructors, fuzz_json_text, fuzz_mutated, fuzz_array, fuzz_from_file,
+           fuzz_keras_config]
 
 
 def test_one_input(data):
