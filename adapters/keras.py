@@ -161,6 +161,13 @@ def _schedule_from_dict(data) -> cyclr.Schedule:
 _UNSAVED = "unserializable"
 
 
+def _config_dict(config) -> dict:
+    """A copy of a config, which must be a dict with string keys."""
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise TypeError(f"config must be a dict with string keys, got {config!r:.200}")
+    return dict(config)
+
+
 def _unsaved(what: str, subject: str) -> dict:
     """The config entry of a scale_fn that cannot be saved: a marker, never a raise."""
     return {_UNSAVED: what, "reason": f"{subject} is not a module-level function (a "
@@ -214,7 +221,9 @@ class CyclrSchedule(_Lookup):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = _config_dict(config)
+        if "schedule" not in config:
+            raise ValueError(f"config has no 'schedule' entry: {sorted(config)}")
         described = config.pop("schedule")
         if isinstance(described, dict) and _UNSAVED in described:
             raise ValueError(_unsaved_message("schedule", described))
@@ -269,9 +278,14 @@ def _tfa_rate(name, value) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+        raise TypeError(f"{name} must be a real number, got {value!r:.200}") from None
+    except OverflowError:                # an int beyond float range
+        raise ValueError(f"{name} must be finite and >= 0, got {value!r:.200}") from None
     if not np.isfinite(x) or x < 0.0:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    if x > np.finfo(np.float32).max and name.endswith("learning_rate"):
+        raise ValueError(f"{name} must be at most the float32 maximum (3.40282e+38): the "
+                         f"learning rate is a float32 value, got {value!r}")
     return x
 
 
@@ -379,7 +393,7 @@ class CyclicalLearningRate(_Lookup):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = _config_dict(config)
         if "scale_fn" in config:
             if isinstance(config["scale_fn"], dict) and _UNSAVED in config["scale_fn"]:
                 raise ValueError(_unsaved_message("scale_fn", config["scale_fn"]))

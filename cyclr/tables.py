@@ -215,6 +215,7 @@ class _Cycles:
     envelope: str
     gamma: float
     why: str
+    high_name: str         # the argument that sets ``high``, for errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,20 +240,21 @@ def _form(s: Schedule):
         if isinstance(inner, OneCycle):
             return _Settles(inner.params["total_steps"],
                             f"one_cycle total_steps={inner.params['total_steps']!r}")
-        return _cyclic_form(inner, p["base_momentum"], p["max_momentum"], True)
+        return _cyclic_form(inner, p["base_momentum"], p["max_momentum"], True,
+                            "max_momentum")
     if isinstance(s, Cyclic):
-        return _cyclic_form(s, p["base_lr"], p["max_lr"], False)
+        return _cyclic_form(s, p["base_lr"], p["max_lr"], False, "max_lr")
     if isinstance(s, Exponential):
         # lr * gamma**i: a cycle of one step of height lr over 0, as the core computes it.
         return _Cycles(1, None, p["lr"], 0.0, p["lr"], False, "gamma_steps", p["gamma"],
-                       "exponential")
+                       "exponential", "lr")
     if isinstance(s, StepDecay):
         return _Cycles(p["step_size"], None, p["lr"], 0.0, p["lr"], False, "gamma_cycles",
-                       p["gamma"], f"step_decay step_size={p['step_size']!r}")
+                       p["gamma"], f"step_decay step_size={p['step_size']!r}", "lr")
     raise ValueError(f"no lookup plan is known for {type(s).__name__} schedules ({s!r})")
 
 
-def _cyclic_form(s: Cyclic, low, high, inverted):
+def _cyclic_form(s: Cyclic, low, high, inverted, high_name):
     p = s.params
     if p["policy"] == "custom":
         return _User(p["scale_fn"])
@@ -261,7 +263,7 @@ def _cyclic_form(s: Cyclic, low, high, inverted):
     why = f"step_size={up!r}" + ("" if p["step_size_down"] is None
                                  else f", step_size_down={down!r}")
     return _Cycles(s.cycle_length, (up, down, p["shape"]), None, low, high, inverted,
-                   _ENVELOPE_OF[p["policy"], p["scale_mode"]], p["gamma"], why)
+                   _ENVELOPE_OF[p["policy"], p["scale_mode"]], p["gamma"], why, high_name)
 
 
 # -- planning -----------------------------------------------------------------------------
@@ -339,6 +341,17 @@ class _PeriodicSpec:
         return 9 * self.period_ticks
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32(form: _Cycles) -> None:
+    # Every value lies in [low, high]; above float32's range it would read as inf.
+    if form.high > _FLOAT32_MAX:
+        raise ValueError(
+            f"{form.high_name}={form.high!r} is above the float32 maximum "
+            f"({_FLOAT32_MAX:.6g}): Keras and Optax schedules give float32 values")
+
+
 def _ticks(form: _Cycles) -> tuple[int, int]:
     """(ticks per step, ticks per cycle): the coarsest power-of-two subdivision of a
     step on which the cycle length is a whole number."""
@@ -374,6 +387,7 @@ def _leaf_spec(start, length, s, total_steps):
                           warn=total_steps)
     if length is not None and 4 * length <= _SMALL_TABLE_BYTES:
         return _TableSpec(start, length, segment)
+    _check_float32(form)
     try:
         ticks, period_ticks = _ticks(form)
     except ValueError:
@@ -535,6 +549,7 @@ def periodic(schedule, *, heights: bool = False) -> Periodic:
     if not isinstance(form, _Cycles) or form.window is None:
         raise ValueError(f"schedule {schedule!r} is not a cyclic schedule with a "
                          f"built-in policy, nor its momentum schedule")
+    _check_float32(form)
     ticks, period_ticks = _ticks(form)
     spec = _PeriodicSpec(0, None, form, ticks, period_ticks, with_heights=heights)
     if spec.nbytes > MAX_TABLE_BYTES:

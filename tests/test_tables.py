@@ -1,6 +1,7 @@
 """cyclr.tables: the plans the Keras and Optax adapters evaluate, against the core's
 float32 values at every step, and the byte budget of their tables."""
 
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -353,6 +354,18 @@ def test_a_cycle_that_is_no_dyadic_fraction_is_refused_naming_the_step_size(s):
     # a finite segment of it is just tabulated
     c = cyclr.chain((s, 1000), cyclr.constant(0.1))
     assert_plan_is_the_core(c, tables.plan(c))
+
+
+@pytest.mark.parametrize("s, name", [
+    (cyclr.triangular2(0.0, 1e300, 4), "max_lr=1e+300"),
+    (cyclr.exp_range(0.0, 1e39, 4, gamma=0.9), "max_lr=1e+39"),
+    (cyclr.triangular(0.1, 1.0, 4).momentum_schedule(0.1, 1e39), "max_momentum=1e+39"),
+    (cyclr.exponential(1e300, 0.5), "lr=1e+300"),
+    (cyclr.step_decay(1e300, 0.5, 3), "lr=1e+300"),
+], ids=repr)
+def test_values_beyond_float32_are_refused_not_read_as_inf(s, name):
+    with pytest.raises(ValueError, match=re.escape(name) + " is above the float32 maximum"):
+        tables.plan(s)
 
 
 @pytest.mark.parametrize("bad, error", [
