@@ -283,7 +283,7 @@ def _tfa_rate(name, value) -> float:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r:.200}") from None
     if not np.isfinite(x) or x < 0.0:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
-    if x > np.finfo(np.float32).max and name.endswith("learning_rate"):
+    if x > float(np.finfo(np.float32).max) and name.endswith("learning_rate"):
         raise ValueError(f"{name} must be at most the float32 maximum (3.40282e+38): the "
                          f"learning rate is a float32 value, got {value!r}")
     return x
