@@ -1,9 +1,10 @@
 """PyTorch learning-rate schedulers whose every value comes from a cyclr schedule.
 
-``CyclicLR`` and ``OneCycleLR`` take exactly the constructor arguments of torch's
-``CyclicLR`` / ``OneCycleLR`` (change the import, nothing else; ``CyclicLR`` adds
-``shape=``); ``ScheduleLR`` drives an optimizer with any cyclr schedule, chains
-included. All subclass torch's ``LRScheduler``. Where they differ from torch, on purpose:
+``CyclicLR``, ``OneCycleLR`` and ``CosineAnnealingWarmRestarts`` take exactly the
+constructor arguments of torch's classes of those names (change the import, nothing
+else; ``CyclicLR`` adds ``shape=``); ``ScheduleLR`` drives an optimizer with any cyclr
+schedule, chains included. All subclass torch's ``LRScheduler``. Where they differ from
+torch, on purpose:
 
 - after ``i`` calls of ``step()`` a group's LR is exactly ``schedule(i)`` (float64), with
   no drift over long runs; ``get_last_lr()`` returns those floats;
@@ -19,27 +20,31 @@ included. All subclass torch's ``LRScheduler``. Where they differ from torch, on
   recorded by its values at a few cycles (or steps), so that a lambda or closure that
   computes other values is refused too; a callable object's ``__dict__`` is saved and
   restored, as torch does;
-- ``CyclicLR`` and ``OneCycleLR`` also resume from a state saved by torch's own classes,
-  when built with the same arguments;
+- the three drop-ins also resume from a state saved by torch's own classes, when built
+  with the same arguments;
 - a ``last_epoch`` the next step would carry past ``2**63 - 1`` (the largest step of a
   schedule) is refused; a constructor that raises leaves the optimizer as it was;
-- ``group["initial_lr"]`` is never read, so a scheduler created after another one on the
+- ``group["initial_lr"]`` is never read (except by ``CosineAnnealingWarmRestarts``,
+  whose peak LR it is, as in torch), so a scheduler created after another one on the
   same optimizer, or resumed with ``last_epoch`` on an optimizer without
   ``initial_lr``, still follows its own schedule;
 - ``tensor_lr=True`` keeps ``group["lr"]`` a 0-d tensor updated in place, so that a
   ``torch.compile``-d optimizer step is not recompiled as the LR changes.
 
+Checkpoint code (states, torch's saved formats, scale_fn records) lives in
+``_torch_state``.
+
 References:
     L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+    I. Loshchilov and F. Hutter, "SGDR: Stochastic Gradient Descent with Warm
+    Restarts", ICLR 2017.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import numbers
 import re
-import types
 import warnings
 
 import numpy as np
@@ -52,9 +57,13 @@ with _require(__name__, "torch"):
     from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
 import cyclr
-from cyclr import Chain, Cyclic, Momentum, Schedule
+from cyclr import Schedule
 
-__all__ = ["CyclicLR", "OneCycleLR", "ScheduleLR", "range_test"]
+from ._torch_state import CYCLIC, ONE_CYCLE, RESTARTS, Checkpoints, untouched_on_error
+from ._torch_state import MAX_STEP as _MAX_STEP
+from ._torch_state import momentum_keys as _momentum_keys
+
+__all__ = ["CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "ScheduleLR", "range_test"]
 
 # torch's own text, so that filters written for torch's schedulers keep working.
 _OVERRIDDEN_STEP = (
@@ -101,10 +110,6 @@ def _per_group(name: str, value, n_groups: int) -> list:
     return [value] * n_groups
 
 
-# The largest step a schedule takes (the core counts steps in int64).
-_MAX_STEP = 2**63 - 1
-
-
 def _last_epoch(value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"last_epoch must be an integer >= -1, got {value!r}")
@@ -148,213 +153,9 @@ def _positive_int(name: str, value) -> int:
     return int(value)
 
 
-def _describe(schedule: Schedule) -> dict:
-    """A schedule as plain data. A ``scale_fn`` without an import path (a lambda, a
-    closure, a callable object) cannot be named for import; such a schedule is recorded
-    by its repr, which names the function (memory addresses dropped), so that a rebuilt
-    scheduler can still be matched against it, by that name."""
-    try:
-        return schedule.to_dict()
-    except ValueError:
-        return {"repr": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(schedule))}
 
 
-def _first_difference(saved, ours, path: str):
-    """The first place where two plain-data descriptions differ, or None."""
-    if isinstance(saved, dict) and isinstance(ours, dict) and saved.keys() == ours.keys():
-        for key in saved:
-            found = _first_difference(saved[key], ours[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if (isinstance(saved, (list, tuple)) and isinstance(ours, (list, tuple))
-            and len(saved) == len(ours)):
-        for k, (a, b) in enumerate(zip(saved, ours)):
-            found = _first_difference(a, b, f"{path}[{k}]")
-            if found:
-                return found
-        return None
-    if saved == ours and type(saved) is type(ours):
-        return None
-    return f"{path}: saved {saved!r}, this scheduler has {ours!r}"
-
-
-def _saved_counters(state_dict: dict) -> tuple:
-    """``(last_epoch, _step_count)`` of a saved state, checked."""
-    last_epoch = state_dict["last_epoch"]
-    if (isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral)
-            or not 0 <= last_epoch < _MAX_STEP):
-        raise ValueError(
-            f"state_dict['last_epoch'] must be an integer in [0, 2**63 - 2] (the next step "
-            f"must not pass the largest step, 2**63 - 1), got {last_epoch!r}")
-    step_count = state_dict["_step_count"]
-    if (isinstance(step_count, bool) or not isinstance(step_count, numbers.Integral)
-            or step_count < 0):
-        raise ValueError(
-            f"state_dict['_step_count'] must be an int >= 0, got {step_count!r}")
-    return int(last_epoch), int(step_count)
-
-
-def _number(name: str, value) -> float:
-    """A number from a state saved by torch (a float, an int or a 0-d tensor)."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value.item())
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"state_dict['{name}'] must be a number, got {value!r}")
-    return float(value)
-
-
-def _numbers_difference(name: str, saved, ours: list):
-    """The first difference between a saved per-group list of numbers and ours."""
-    if not isinstance(saved, (list, tuple)) or len(saved) != len(ours):
-        return (f"{name}: saved {saved!r}, this scheduler has {ours!r} (one value per "
-                f"param group)")
-    for k, (a, b) in enumerate(zip(saved, ours)):
-        if _number(f"{name}[{k}]", a) != b:
-            return f"{name}[{k}]: saved {a!r}, this scheduler has {b!r}"
-    return None
-
-
-# -- custom scale_fn in checkpoints --------------------------------------------------
-
-# Where a custom scale_fn's values are recorded in a checkpoint: the first cycles (or
-# steps), where runs spend their time, and a few far ones. Its name alone cannot tell
-# ``lambda c: 0.5**c`` from ``lambda c: 0.9**c``; its values can.
-_PROBE_CYCLES = (1, 2, 3, 10, 1000)
-_PROBE_STEPS = (0, 1, 2, 3, 10, 1000, 10**6)
-
-
-def _custom_cyclics(schedule) -> list:
-    """The cyclic schedules with a user ``scale_fn`` in ``schedule``, in a fixed order."""
-    if isinstance(schedule, Cyclic):
-        return [schedule] if schedule.params["scale_fn"] is not None else []
-    if isinstance(schedule, Momentum):
-        return _custom_cyclics(schedule.params["schedule"])
-    if isinstance(schedule, Chain):
-        return [c for s, _ in schedule.params["segments"] for c in _custom_cyclics(s)]
-    return []
-
-
-def _probe(fn, scale_mode: str) -> list:
-    """``[[argument, value], ...]``: ``fn`` at the probe points, each value as
-    ``float.hex`` (exact, and a NaN equals a NaN), or what calling it raised."""
-    out = []
-    for arg in (_PROBE_CYCLES if scale_mode == "cycle" else _PROBE_STEPS):
-        try:
-            value = float(fn(arg)).hex()
-        except Exception as exc:  # noqa: BLE001  (a scale_fn meant for short runs may
-            value = f"raises {type(exc).__name__}"  # raise far out: that is recorded too)
-        out.append([arg, value])
-    return out
-
-
-def _object_state(fn):
-    """What torch's CyclicLR saves of a scale_fn: a callable object's ``__dict__`` (a
-    copy); None for a plain function or lambda, or an object without ``__dict__``."""
-    if isinstance(fn, types.FunctionType):
-        return None
-    state = getattr(fn, "__dict__", None)
-    return None if state is None else dict(state)
-
-
-def _scale_fn_records(schedules) -> list:
-    return [{"state": _object_state(c.params["scale_fn"]),
-             "values": _probe(c.params["scale_fn"], c.params["scale_mode"])}
-            for s in schedules for c in _custom_cyclics(s)]
-
-
-def _values_difference(k: int, saved, ours: list):
-    if saved == ours:
-        return None
-    if isinstance(saved, list) and len(saved) == len(ours):
-        for pair, (arg, value) in zip(saved, ours):
-            if pair != [arg, value]:
-                return (f"custom scale_fn {k} computes other values: saved "
-                        f"scale_fn({arg!r}) = {_readable(pair)}, this scheduler's gives "
-                        f"{_readable([arg, value])}")
-    return f"custom scale_fn {k}: saved values {saved!r}, this scheduler's {ours!r}"
-
-
-def _readable(pair) -> str:
-    value = pair[1] if isinstance(pair, list) and len(pair) == 2 else pair
-    try:
-        return repr(float.fromhex(value))
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _rebuilt(schedule):
-    """``schedule`` built again from its arguments, so that cyclic schedules set up
-    their kernels anew from scale_fn objects whose state was restored."""
-    if isinstance(schedule, Cyclic):
-        return Cyclic(**schedule.params)
-    if isinstance(schedule, Momentum):
-        p = schedule.params
-        return Momentum(_rebuilt(p["schedule"]), p["base_momentum"], p["max_momentum"])
-    if isinstance(schedule, Chain):
-        return Chain(tuple((_rebuilt(s), n) for s, n in schedule.params["segments"]))
-    return schedule
-
-
-@contextlib.contextmanager
-def _object_states(updates):
-    """Update each ``(obj, state)``'s ``__dict__`` with ``state``, torch's way of
-    restoring a scale_fn object; if the block raises, every object is put back."""
-    before = {}
-    try:
-        for obj, state in updates:
-            before.setdefault(id(obj), (obj, dict(obj.__dict__)))
-            obj.__dict__.update(state)
-        yield
-    except BaseException:
-        for obj, state in before.values():
-            obj.__dict__.clear()
-            obj.__dict__.update(state)
-        raise
-
-
-# -- a constructor that raises leaves the optimizer as it was ------------------------
-
-_ABSENT = object()
-
-
-def _tensors(value) -> list:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors(v)]
-    return []
-
-
-@contextlib.contextmanager
-def _untouched_on_error(optimizer):
-    """Put the optimizer's param groups (values, and the contents of tensors in them)
-    and its ``step`` (which torch's base class wraps) back as they were if the block
-    raises."""
-    groups = []
-    for group in optimizer.param_groups:
-        items = dict(group)
-        tensors = [(t, t.detach().clone()) for key, value in items.items()
-                   if key != "params" for t in _tensors(value)]
-        groups.append((group, items, tensors))
-    step = vars(optimizer).get("step", _ABSENT)
-    try:
-        yield
-    except BaseException:
-        with torch.no_grad():
-            for group, items, tensors in groups:
-                group.clear()
-                group.update(items)
-                for tensor, value in tensors:
-                    tensor.copy_(value)
-        if step is _ABSENT:
-            vars(optimizer).pop("step", None)
-        else:
-            optimizer.step = step
-        raise
-
-
-class ScheduleLR(LRScheduler):
+class ScheduleLR(Checkpoints, LRScheduler):
     """Set each param group's LR (and optionally momentum) from cyclr schedules.
 
     After ``i`` calls of :meth:`step` (``last_epoch == i``), group ``k`` has
@@ -424,7 +225,7 @@ class ScheduleLR(LRScheduler):
         groups = optimizer.param_groups
         # Everything above only reads; from here on the optimizer changes, and is put
         # back as it was if anything fails (a scale_fn raising at the first step, say).
-        with _untouched_on_error(optimizer):
+        with untouched_on_error(optimizer):
             if last_epoch == -1 and group_keys is not None:
                 for group, extra in zip(groups, group_keys):
                     group.update(extra)
@@ -554,173 +355,6 @@ class ScheduleLR(LRScheduler):
                           "please use `get_last_lr()`.", UserWarning, stacklevel=2)
         return [s(self.last_epoch) for s in self._schedules]
 
-    # -- checkpoints ----------------------------------------------------------------
-
-    def state_dict(self) -> dict:
-        """The step counters and the schedules, as plain data (no callables, no objects
-        that ``torch.load(weights_only=True)`` would refuse, unless a callable-object
-        ``scale_fn`` keeps such objects in its ``__dict__``, which is saved as torch
-        saves it)."""
-        return {
-            "last_epoch": self.last_epoch,
-            "_step_count": self._step_count,
-            "_last_lr": list(self._last_lr),
-            "schedules": [_describe(s) for s in self._schedules],
-            "momentum_schedules": (None if self._momenta is None
-                                   else [_describe(s) for s in self._momenta]),
-            "scale_fns": _scale_fn_records(self._all_schedules()),
-        }
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Continue from a saved state, then set the optimizer's values for that step.
-
-        A custom ``scale_fn`` must compute the values it computed when saved (checked
-        at a few cycles or steps); a callable object's saved ``__dict__`` is restored
-        into this scheduler's object first, as torch does. ``CyclicLR`` and
-        ``OneCycleLR`` also take a state saved by torch's class of that name, built
-        with the same arguments.
-
-        Raises:
-            ValueError: the state was saved for other schedules (for example a
-                different ``scale_fn``, ``max_lr`` or number of param groups), or its
-                ``last_epoch`` is out of range; the message names the first
-                difference, and the scheduler, its optimizer and the ``scale_fn``
-                objects are left as they were.
-        """
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        torch_keys = self._torch_keys()
-        if "schedules" not in state_dict and torch_keys and torch_keys <= state_dict.keys():
-            self._load_torch_state(state_dict)
-            return
-        needed = ("last_epoch", "_step_count", "schedules", "momentum_schedules")
-        missing = [k for k in needed if k not in state_dict]
-        if missing:
-            theirs = f" nor by torch's {type(self).__name__}" if torch_keys else ""
-            raise ValueError(
-                f"state_dict lacks {missing}: it was not saved by a cyclr scheduler"
-                f"{theirs} (keys: {sorted(map(str, state_dict))})")
-        last_epoch, step_count = _saved_counters(state_dict)
-        updates = self._object_updates(state_dict.get("scale_fns"))
-        with _object_states(updates):
-            schedules, momenta = self._after(updates)
-            diff = self._native_difference(state_dict, schedules, momenta)
-            if diff:
-                raise ValueError(
-                    f"state_dict does not match this {type(self).__name__}: {diff}. Build "
-                    f"the scheduler with the arguments (and scale_fn) it was saved with")
-            self._switch(schedules, momenta, last_epoch, step_count)
-        self._load_extra(state_dict)
-
-    def _all_schedules(self) -> tuple:
-        return self._schedules + (self._momenta or ())
-
-    def _object_updates(self, saved) -> list:
-        """``(scale_fn object, saved __dict__)`` pairs to restore: for a checkpoint whose
-        custom scale_fns line up one to one with this scheduler's (else the comparison
-        that follows refuses it)."""
-        ours = [c.params["scale_fn"] for s in self._all_schedules()
-                for c in _custom_cyclics(s)]
-        if not isinstance(saved, list) or len(saved) != len(ours):
-            return []
-        updates = []
-        for k, (fn, record) in enumerate(zip(ours, saved)):
-            state = record.get("state") if isinstance(record, dict) else None
-            if state is None or _object_state(fn) is None:
-                continue
-            if not isinstance(state, dict):
-                raise ValueError(f"state_dict['scale_fns'][{k}]['state'] must be a dict "
-                                 f"(a scale_fn object's __dict__), got {state!r}")
-            updates.append((fn, state))
-        return updates
-
-    def _after(self, updates) -> tuple:
-        """The schedules to follow once ``updates`` are restored: built anew when any
-        scale_fn object changed (a schedule is an immutable value)."""
-        if not updates:
-            return self._schedules, self._momenta
-        momenta = None if self._momenta is None else tuple(map(_rebuilt, self._momenta))
-        return tuple(map(_rebuilt, self._schedules)), momenta
-
-    def _native_difference(self, state_dict, schedules, momenta):
-        ours = {"schedules": [_describe(s) for s in schedules],
-                "momentum_schedules": (None if momenta is None
-                                       else [_describe(s) for s in momenta])}
-        for key in ("schedules", "momentum_schedules"):
-            diff = _first_difference(state_dict[key], ours[key], key)
-            if diff:
-                return diff
-        saved = state_dict.get("scale_fns")
-        if saved is None:
-            # Saved before cyclr recorded scale_fn values: matched by name only.
-            return None
-        mine = _scale_fn_records(schedules + (momenta or ()))
-        if not isinstance(saved, list) or len(saved) != len(mine):
-            return (f"scale_fns: saved {saved!r}, this scheduler has {len(mine)} custom "
-                    f"scale_fn(s)")
-        for k, (record, ours_record) in enumerate(zip(saved, mine)):
-            values = record.get("values") if isinstance(record, dict) else record
-            diff = _values_difference(k, values, ours_record["values"])
-            if diff:
-                return diff
-        return None
-
-    def _switch(self, schedules, momenta, last_epoch: int, step_count: int) -> None:
-        """Follow ``schedules`` from step ``last_epoch`` on, and set that step's values;
-        if setting them fails, nothing changes."""
-        before = (self._schedules, self._momenta, self._distinct, self._slots)
-        self._install(schedules, momenta)
-        try:
-            self._apply(last_epoch)   # computes every value before it writes any
-        except BaseException:
-            self._schedules, self._momenta, self._distinct, self._slots = before
-            raise
-        self.last_epoch, self._step_count = last_epoch, step_count
-
-    # -- states saved by torch's own schedulers -----------------------------------------
-
-    def _torch_keys(self) -> frozenset:
-        """The keys by which a state saved by torch's class of this name is known."""
-        return frozenset()
-
-    def _torch_difference(self, state_dict: dict):
-        """The first difference between a torch-saved state and this scheduler."""
-        return None
-
-    def _torch_updates(self, state_dict: dict) -> list:
-        """``(scale_fn object, saved __dict__)`` pairs to restore from a torch state."""
-        return []
-
-    def _load_torch_state(self, state_dict: dict) -> None:
-        diff = self._torch_difference(state_dict)
-        if diff:
-            name = type(self).__name__
-            raise ValueError(
-                f"state_dict (saved by torch's {name}) does not match this {name}: "
-                f"{diff}. Build the scheduler with the arguments it was saved with")
-        last_epoch, step_count = _saved_counters(state_dict)
-        updates = self._torch_updates(state_dict)
-        with _object_states(updates):
-            schedules, momenta = self._after(updates)
-            self._switch(schedules, momenta, last_epoch, step_count)
-
-    def _torch_momentum_difference(self, state_dict: dict):
-        """torch's cycle_momentum and use_beta1 against this scheduler's."""
-        saved = state_dict["cycle_momentum"]
-        if saved != self.cycle_momentum:
-            return f"cycle_momentum: saved {saved!r}, this scheduler has {self.cycle_momentum!r}"
-        if not saved:
-            return None
-        ours = self._momentum_key == "betas"
-        if state_dict.get("use_beta1") != ours:
-            return (f"use_beta1: saved {state_dict.get('use_beta1')!r}, this scheduler's "
-                    f"optimizer has {'betas' if ours else 'momentum'} (use_beta1={ours!r})")
-        return None
-
-    def _load_extra(self, state_dict: dict) -> None:
-        """Restore what a subclass adds to the state (called after validation)."""
-
-
 def _schedules(name: str, value, n_groups: int) -> list:
     values = _per_group(name, value, n_groups)
     for k, s in enumerate(values):
@@ -751,12 +385,6 @@ def _install_cells(group: dict, key) -> tuple:
         # Adam accepts betas that are both floats or both tensors.
         group["betas"] = (first, *(_as_tensor(b) for b in rest))
     return lr_cell, momentum_cell
-
-
-def _momentum_keys(momentum: Schedule) -> dict:
-    # torch's CyclicLR and OneCycleLR keep the bounds in each group too.
-    p = momentum.params
-    return {"max_momentum": p["max_momentum"], "base_momentum": p["base_momentum"]}
 
 
 def _set(group: dict, key: str, value: float) -> None:
@@ -850,101 +478,8 @@ class CyclicLR(ScheduleLR):
         self.scale_mode = schedules[0].params["scale_mode"]
         self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)
 
-    def _torch_keys(self) -> frozenset:
-        return _TORCH_CYCLIC_KEYS
+    _torch_format = CYCLIC
 
-    def _torch_difference(self, state_dict: dict):
-        params = [s.params for s in self._schedules]
-        p = params[0]
-        for name, ours in (("base_lrs", [q["base_lr"] for q in params]),
-                           ("max_lrs", [q["max_lr"] for q in params])):
-            diff = _numbers_difference(name, state_dict[name], ours)
-            if diff:
-                return diff
-        diff = _torch_cycle_difference(state_dict, p)
-        if diff:
-            return diff
-        saved_object = state_dict["_scale_fn_custom"]
-        if p["scale_fn"] is None:
-            # torch saves no trace of a plain-function scale_fn, but forces scale_mode
-            # for its built-in modes (compared below), and saves a callable object's
-            # __dict__.
-            if saved_object is not None:
-                return (f"scale_fn: saved with a callable-object scale_fn (its __dict__ "
-                        f"is {saved_object!r}), this scheduler has none "
-                        f"(mode={p['policy']!r})")
-            if state_dict["mode"] != p["policy"]:
-                return f"mode: saved {state_dict['mode']!r}, this scheduler has {p['policy']!r}"
-            if p["policy"] == "exp_range" and _number("gamma", state_dict["gamma"]) != p["gamma"]:
-                return f"gamma: saved {state_dict['gamma']!r}, this scheduler has {p['gamma']!r}"
-        elif saved_object is not None and not isinstance(saved_object, dict):
-            return f"_scale_fn_custom: saved {saved_object!r}, not a scale_fn object's __dict__"
-        if state_dict["scale_mode"] != p["scale_mode"]:
-            return (f"scale_mode: saved {state_dict['scale_mode']!r}, this scheduler has "
-                    f"{p['scale_mode']!r}")
-        diff = self._torch_momentum_difference(state_dict)
-        if diff or not self.cycle_momentum:
-            return diff
-        for name, ours in (("base_momentums", self.base_momentums),
-                           ("max_momentums", self.max_momentums)):
-            diff = _numbers_difference(name, state_dict.get(name), ours)
-            if diff:
-                return diff
-        return None
-
-    def _torch_updates(self, state_dict: dict) -> list:
-        # torch restores a callable object's __dict__ into the scale_fn the scheduler
-        # was built with, and goes on with it; so does this one.
-        fn = self._schedules[0].params["scale_fn"]
-        saved = state_dict["_scale_fn_custom"]
-        if saved is None or fn is None or _object_state(fn) is None:
-            return []
-        return [(fn, saved)]
-
-
-# What every CyclicLR / OneCycleLR state saved by torch 2.x holds.
-_TORCH_CYCLIC_KEYS = frozenset({
-    "base_lrs", "max_lrs", "total_size", "step_ratio", "mode", "gamma", "scale_mode",
-    "cycle_momentum", "_scale_fn_custom", "last_epoch", "_step_count"})
-_TORCH_ONE_CYCLE_KEYS = frozenset({
-    "base_lrs", "total_steps", "_schedule_phases", "cycle_momentum", "last_epoch",
-    "_step_count"})
-# torch's OneCycleLR phases: the param-group keys each one anneals between.
-_TORCH_PHASES = {
-    False: [("initial_lr", "max_lr", "max_momentum", "base_momentum"),
-            ("max_lr", "min_lr", "base_momentum", "max_momentum")],
-    True: [("initial_lr", "max_lr", "max_momentum", "base_momentum"),
-           ("max_lr", "initial_lr", "base_momentum", "max_momentum"),
-           ("initial_lr", "min_lr", "max_momentum", "max_momentum")],
-}
-_PHASE_KEYS = ("start_lr", "end_lr", "start_momentum", "end_momentum")
-# Torch versions before 2.2 kept the anneal function itself.
-_OLD_ANNEAL_NAMES = {"_annealing_cos": "cos", "_annealing_linear": "linear"}
-
-
-def _torch_cycle_difference(state_dict: dict, p: dict):
-    """torch's ``total_size``/``step_ratio`` against a cyclic schedule's step sizes.
-
-    torch keeps only ``total_size = float(up) + float(down)`` and ``step_ratio = up /
-    total_size``; computed here by the same float operations from this scheduler's
-    arguments, equal arguments give equal floats, so they are compared exactly. To say
-    which argument differs, ``up`` is recovered as ``total_size * step_ratio``: two
-    roundings away from torch's ``up``, hence the few ulps of tolerance there.
-    """
-    up = float(p["step_size"])
-    down = up if p["step_size_down"] is None else float(p["step_size_down"])
-    total = up + down
-    ratio = up / total
-    saved_total = _number("total_size", state_dict["total_size"])
-    saved_ratio = _number("step_ratio", state_dict["step_ratio"])
-    if (saved_total, saved_ratio) == (total, ratio):
-        return None
-    saved_up = saved_total * saved_ratio
-    if math.isclose(saved_up, up, rel_tol=4 * np.finfo(float).eps):
-        return (f"step_size_down: saved {saved_total - saved_up!r} (total_size="
-                f"{saved_total!r}, step_ratio={saved_ratio!r}), this scheduler has {down!r}")
-    return (f"step_size_up: saved {saved_up!r} (total_size={saved_total!r}, step_ratio="
-            f"{saved_ratio!r}), this scheduler has {up!r}")
 
 
 class OneCycleLR(ScheduleLR):
@@ -1044,59 +579,128 @@ class OneCycleLR(ScheduleLR):
     def _load_extra(self, state_dict: dict) -> None:
         self._warned_past_end = bool(state_dict.get("_warned_past_end", False))
 
-    def _torch_keys(self) -> frozenset:
-        return _TORCH_ONE_CYCLE_KEYS
+    _torch_format = ONE_CYCLE
 
-    def _torch_difference(self, state_dict: dict):
-        p = self._schedules[0].params
-        if state_dict["total_steps"] != self.total_steps:
-            return (f"total_steps: saved {state_dict['total_steps']!r}, this scheduler has "
-                    f"{self.total_steps!r}")
-        phases, names = state_dict["_schedule_phases"], _TORCH_PHASES[p["three_phase"]]
-        if not isinstance(phases, (list, tuple)) or len(phases) != len(names):
-            return (f"three_phase: saved {phases!r}, this scheduler has {len(names)} phases "
-                    f"(three_phase={p['three_phase']!r})")
-        for k, (phase, keys) in enumerate(zip(phases, names)):
-            if not isinstance(phase, dict) or tuple(map(phase.get, _PHASE_KEYS)) != keys:
-                return (f"_schedule_phases[{k}]: saved {phase!r}, torch's OneCycleLR "
-                        f"anneals between {dict(zip(_PHASE_KEYS, keys))}")
-        saved_ends = [_number(f"_schedule_phases[{k}]['end_step']", phase.get("end_step"))
-                      for k, phase in enumerate(phases)]
-        # torch's own float expressions, evaluated by the schedule: equal arguments give
-        # equal ends.
-        ends = self._schedules[0]._phase_ends()
-        if saved_ends != ends:
-            return (f"pct_start: the saved phases end at steps {saved_ends}, this "
-                    f"scheduler's (pct_start={p['pct_start']!r}) at {ends}")
-        anneal = state_dict.get("_anneal_func_type")
-        if anneal is None:
-            anneal = _OLD_ANNEAL_NAMES.get(
-                getattr(state_dict.get("anneal_func"), "__name__", None))
-        if anneal != p["anneal"]:
-            return f"anneal_strategy: saved {anneal!r}, this scheduler has {p['anneal']!r}"
-        firsts = [s.params["max_lr"] / s.params["div_factor"] for s in self._schedules]
-        diff = _numbers_difference("base_lrs", state_dict["base_lrs"], firsts)
-        if diff:
-            return f"{diff} (max_lr / div_factor)"
-        diff = self._torch_momentum_difference(state_dict)
-        if diff:
-            return diff
-        return self._group_difference()
 
-    def _group_difference(self):
-        """torch's OneCycleLR reads its bounds from the param groups at every step (the
-        optimizer's state_dict restores them); where the groups hold them, they must be
-        this scheduler's."""
-        for k, (group, s) in enumerate(zip(self.optimizer.param_groups, self._schedules)):
-            p = s.params
-            first = p["max_lr"] / p["div_factor"]
-            ours = {"initial_lr": first, "max_lr": p["max_lr"],
-                    "min_lr": first / p["final_div_factor"]}
-            if self._momenta is not None:
-                ours.update(_momentum_keys(self._momenta[k]))
-            for key, value in ours.items():
-                if key in group and _number(key, group[key]) != value:
-                    return (f"param_groups[{k}][{key!r}]: the optimizer holds "
-                            f"{group[key]!r} (torch's OneCycleLR would go on with it), "
-                            f"this scheduler has {value!r}")
-        return None
+class CosineAnnealingWarmRestarts(ScheduleLR):
+    """Drop-in for ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` (SGDR),
+    computed by ``cyclr.cosine_restarts``.
+
+    Same arguments, defaults and meaning as torch 2.x, plus ``tensor_lr``. Group ``k``
+    follows ``cyclr.cosine_restarts(lr_k, T_0, min_lr=eta_min, cycle_mult=T_mult)``,
+    where ``lr_k`` is, as in torch, the group's ``initial_lr`` when it has one (always
+    when resuming with ``last_epoch``), else its ``lr``. Stepped once per batch it equals
+    torch's class step for step, except at a restart where torch's rounding of
+    ``eta_min + (lr_k - eta_min)`` lands past ``lr_k``: cyclr stays at ``lr_k``. ``T_0``,
+    ``T_i``, ``T_cur``, ``T_mult``, ``eta_min``, ``base_lrs`` and ``last_epoch`` read as
+    torch's do (``T_i`` and ``T_cur`` are read-only, from the schedule's cycle starts).
+    ``load_state_dict`` also takes the state of torch's own class built with the same
+    arguments and stepped per batch, and goes on as torch would. Where it differs from
+    torch, on purpose:
+
+    - ``step(epoch)`` takes a whole step only; for torch's fractional epochs
+      (``step(epoch + i / iters)``) give ``T_0`` in batches and call ``step()`` once per
+      batch. A whole ``epoch`` lands exactly on the schedule, also where torch's
+      floating-point ``log`` puts it in the wrong cycle;
+    - ``last_epoch=k`` continues the run at step ``k + 1``; torch's class, for
+      ``T_mult > 1`` and ``k + 1 >= T_0``, takes ``T_cur = (k + 1) % T_0``;
+    - ``eta_min`` must be in ``[0, lr_k]`` (torch anneals upwards, or below zero).
+
+    Args:
+        optimizer: the wrapped optimizer.
+        T_0: steps in the first cycle, a positive integer.
+        T_mult: growth of each cycle's length, an integer >= 1. Default 1.
+        eta_min: the LR each cycle anneals to. Default 0.
+        last_epoch: ``-1`` to start; ``k`` to start at step ``k + 1``.
+        tensor_lr: see :class:`ScheduleLR`.
+
+    Raises:
+        ValueError, TypeError: for invalid arguments, naming them; when resuming with
+            ``last_epoch`` and a group has no ``initial_lr``.
+
+    Examples:
+        >>> import torch
+        >>> from cyclr.adapters.torch import CosineAnnealingWarmRestarts
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+        >>> lrs = []
+        >>> for _ in range(7):
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        ...     opt.step()
+        ...     sched.step()
+        >>> [round(lr, 4) for lr in lrs], sched.T_i, sched.T_cur
+        ([1.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 1.0], 8, 1)
+    """
+
+    _torch_format = RESTARTS
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1, *,
+                 tensor_lr=False):
+        _check_optimizer(optimizer)
+        T_0 = _positive_int("T_0", T_0)
+        if isinstance(T_mult, bool) or not isinstance(T_mult, numbers.Integral) or T_mult < 1:
+            raise ValueError(
+                f"T_mult must be an integer >= 1, got {T_mult!r} (for a fractional one, "
+                f"drive cyclr.cosine_restarts(..., cycle_mult=...) with ScheduleLR)")
+        resuming = _last_epoch(last_epoch) != -1
+        schedules = []
+        for k, group in enumerate(optimizer.param_groups):
+            key = "initial_lr" if resuming or "initial_lr" in group else "lr"
+            if key not in group:
+                raise ValueError(
+                    f"param_groups[{k}] has no 'initial_lr' to resume from with "
+                    f"last_epoch={last_epoch!r}: load the optimizer's state_dict first "
+                    f"(torch's class raises a KeyError here)")
+            peak = group[key]
+            if isinstance(peak, torch.Tensor) and peak.numel() == 1:
+                peak = peak.item()
+            with _torch_names(max_lr=f"param_groups[{k}][{key!r}]", min_lr="eta_min"):
+                schedules.append(cyclr.cosine_restarts(peak, T_0, min_lr=eta_min,
+                                                       cycle_mult=int(T_mult)))
+        self.T_0, self.T_mult = T_0, int(T_mult)
+        self.eta_min = schedules[0].params["min_lr"]
+        self._setup(optimizer, schedules, None, last_epoch, tensor_lr)
+
+    def _cycle_at(self, i: int) -> tuple:
+        """``(T_i, T_cur)`` at step ``i``: the length of the cycle holding it, and its
+        offset there."""
+        if self.T_mult == 1:
+            return self.T_0, i % self.T_0
+        starts = self._schedules[0].cycle_starts(i)
+        return self.T_0 * self.T_mult ** (len(starts) - 1), i - int(starts[-1])
+
+    @property
+    def T_i(self) -> int:
+        """Steps in the current cycle (torch's ``T_i``)."""
+        return self._cycle_at(self.last_epoch)[0]
+
+    @property
+    def T_cur(self) -> int:
+        """Steps since the last restart (torch's ``T_cur``)."""
+        return self._cycle_at(self.last_epoch)[1]
+
+    def step(self, epoch=None) -> None:
+        """Advance one step and set the next LRs; call after ``optimizer.step()``.
+
+        Args:
+            epoch: jump to this whole step (torch's class takes this without its
+                deprecation warning, and so does this one).
+
+        Raises:
+            ValueError: ``epoch`` is not a whole step in ``[0, 2**63 - 1]``.
+        """
+        if epoch is None:
+            ScheduleLR.step(self)
+            return
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise ValueError(
+                f"epoch must be a whole step, got epoch={epoch!r}: cyclr counts whole "
+                f"steps. For the schedule torch gives step(epoch + i / iters), give T_0 "
+                f"in batches (T_0 * iters) and call step() with no argument once per "
+                f"batch")
+        if not 0 <= epoch <= _MAX_STEP:
+            raise ValueError(f"epoch must be an integer in [0, 2**63 - 1], got {epoch!r}")
+        i = int(epoch)
+        self._apply(i)
+        self.last_epoch = i
+        self._step_count += 1
