@@ -8,8 +8,9 @@ the reader of standard output goes away (a broken pipe).
 
 Files: every output is written to a temporary file beside it and renamed into place
 once the run has produced all of them, so a failed run leaves existing files as they
-were; an output may not be the input file or another output of the same run. ``--from``
-reads at most ``MAX_FROM_BYTES`` bytes from a regular file.
+were. An output may not be the input file or another output of the same run, nor a
+symbolic link to a file; a device or FIFO (``/dev/null``) is written into. ``--from``
+reads at most ``MAX_FROM_BYTES`` bytes, from a regular file only.
 
 Examples:
     cyclr show triangular2 --base-lr 0.001 --max-lr 0.006 --step-size 2000
