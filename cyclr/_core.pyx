@@ -631,6 +631,16 @@ cdef int64_t as_step(object i, str name) except -1:
     return v
 
 
+cdef object cycle_number(double c, double period):
+    """The 1-based cycle number a per-cycle ``scale_fn`` gets for 0-based cycle ``c``."""
+    if not isfinite(c):
+        # A cycle length so small that the cycle count overflows a double (5e-324)
+        raise ValueError(f"the cycle number is beyond every float for cycles of {period!r} "
+                         f"steps: step_size + step_size_down is too small for a "
+                         f"per-cycle scale_fn")
+    return int(c) + 1
+
+
 cdef double checked_factor(object scale_fn, object arg) except? -1.0:
     cdef object r = scale_fn(arg)
     cdef double f
@@ -862,7 +872,7 @@ cdef class Kernel:
             return value_at(&self.p, i)
         c = position(&self.p, i, &t)
         if self.p.envelope == USER_CYCLES:
-            f = checked_factor(self.scale_fn, int(c) + 1)
+            f = checked_factor(self.scale_fn, cycle_number(c, self.p.period))
         else:
             f = checked_factor(self.scale_fn, i)
         return cyclic_value(&self.p, window_at(&self.p, t), f)
@@ -957,7 +967,7 @@ cdef class Kernel:
             if self.p.envelope == USER_CYCLES:
                 c = position(&self.p, start + k, &t)
                 if k == 0 or c != last:
-                    f = checked_factor(self.scale_fn, int(c) + 1)
+                    f = checked_factor(self.scale_fn, cycle_number(c, self.p.period))
                     last = c
                 factor[k] = f
             else:

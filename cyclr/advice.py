@@ -39,10 +39,28 @@ def suggest_step_size(num_examples, batch_size, epochs_per_half_cycle=4, *,
     """The paper's step size: ``epochs_per_half_cycle`` epochs of iterations (it advises
     2 to 10; the default 4 is its CIFAR-10 setting, 2000 steps of 500 per epoch).
 
+    Args:
+        num_examples: examples in one epoch, an integer >= 1.
+        batch_size: examples per optimizer update, an integer >= 1.
+        epochs_per_half_cycle: epochs in half a cycle, > 0 (the paper: 2 to 10).
+        drop_last: whether the last, partial batch of an epoch is dropped.
+
+    Returns:
+        The step size, an integer >= 1.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, or a step size beyond
+            2**62 (the largest a cyclic schedule takes), naming the argument.
+
     Examples:
         >>> suggest_step_size(50_000, 100)
         2000
     """
     epochs = v.positive("epochs_per_half_cycle", epochs_per_half_cycle)
     per_epoch = iterations_per_epoch(num_examples, batch_size, drop_last=drop_last)
-    return max(1, round(epochs * per_epoch))
+    steps = epochs * per_epoch
+    if not steps < 2.0**62:
+        raise ValueError(
+            f"epochs_per_half_cycle={epochs_per_half_cycle!r} epochs of {per_epoch} "
+            f"iterations is {steps:g} steps, more than a step size can be (2**62)")
+    return max(1, round(steps))

@@ -896,7 +896,7 @@ class Chain(Schedule):
     ``chain``.
     """
 
-    __slots__ = ("_depth", "_size")
+    __slots__ = ("_depth", "_size", "_top")
     type_name = "chain"
     fields = {"segments": Field.SEGMENTS}
 
@@ -937,6 +937,8 @@ class Chain(Schedule):
         object.__setattr__(self, "_size", size)
         self._setup_chain(kernels=tuple(s for s, _ in canonical),
                           lengths=[n for _, n in canonical])
+        # Each sub-chain's bound is cached too: linear in the distinct nodes.
+        object.__setattr__(self, "_top", max(s._peak() for s, _ in canonical))
 
     @property
     def total_steps(self) -> int | None:
@@ -962,7 +964,7 @@ class Chain(Schedule):
         return ends[ends >= 1]
 
     def _peak(self) -> float:
-        return max(s._peak() for s, _ in self.params["segments"])
+        return self._top
 
     def natural_length(self) -> int | None:
         segments = self.params["segments"]

@@ -654,3 +654,17 @@ def test_float32_output_refuses_values_beyond_its_range():
     late = cyclr.exponential(1e39, 0.5).array(4, start=10, dtype=np.float32)
     assert np.isfinite(late).all()
     assert late.tolist() == [float(np.float32(1e39 * 0.5**i)) for i in range(10, 14)]
+
+
+def test_a_per_cycle_scale_fn_with_a_cycle_count_beyond_floats_names_the_step_size():
+    # Found by the fuzz harness: cycles of 1e-323 steps overflow the cycle count.
+    s = cyclr.cyclic(0.0, 1.0, 5e-324, scale_fn=lambda cycle: 0.5)
+    with pytest.raises(ValueError, match="step_size \\+ step_size_down is too small"):
+        s.array(8, start=10)
+    with pytest.raises(ValueError, match="step_size \\+ step_size_down is too small"):
+        s(10)
+
+
+def test_suggest_step_size_beyond_any_step_size_names_the_epochs():
+    with pytest.raises(ValueError, match="epochs_per_half_cycle=1e\\+308"):
+        cyclr.suggest_step_size(1000, 10, 1e308)
