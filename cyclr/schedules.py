@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from . import _validate as v
 from ._core import Kernel
+from ._forms import Cycles, Form, Settles, UserFactor
 from ._functions import function_path
 
 #: The window shapes, policies, scale modes and 1cycle anneals, as type hints.
@@ -259,6 +260,18 @@ class Schedule(Kernel):
         where its cycles end; by default there are none)."""
         return []
 
+    def lookup_form(self) -> Form:
+        """How the schedule behaves over time, for adapters that look values up in a
+        compiled graph (``cyclr.tables``): it settles, repeats a cycle, or calls a
+        Python ``scale_fn``. Each class describes itself.
+
+        Raises:
+            ValueError: for a schedule with no such description (a chain is planned
+                segment by segment instead).
+        """
+        raise ValueError(f"no lookup plan is known for {type(self).__name__} schedules "
+                         f"({self!r})")
+
     def natural_length(self) -> int | None:
         """How many steps the schedule takes to settle: from step
         ``natural_length() - 1`` on it holds its value. None for a schedule that
@@ -455,6 +468,30 @@ class Cyclic(Schedule):
     def _setup_momentum(self, kernel, base, top) -> None:
         _setup_cyclic_kernel(kernel, self.params, base, top, inverted=True)
 
+    def lookup_form(self) -> Form:
+        p = self.params
+        return self._cycles_form(p["base_lr"], p["max_lr"], False, "max_lr")
+
+    def _momentum_form(self, base: float, top: float) -> Form:
+        return self._cycles_form(base, top, True, "max_momentum")
+
+    def _cycles_form(self, low, high, inverted, high_name) -> Form:
+        p = self.params
+        if p["policy"] == "custom":
+            return UserFactor(p["scale_fn"])
+        up = p["step_size"]
+        down = up if p["step_size_down"] is None else p["step_size_down"]
+        why = f"step_size={up!r}" + ("" if p["step_size_down"] is None
+                                     else f", step_size_down={down!r}")
+        shape = p["shape"]
+
+        def window(ticks, lo, hi):
+            # Time scaled by a power of two is exact: t / (up * T) == (t / T) / up.
+            return Cyclic(lo, hi, up * ticks, down * ticks, shape=shape)
+
+        return Cycles(self.cycle_length, window, None, low, high, inverted, self.envelope,
+                      p["gamma"], why, high_name)
+
     def __repr__(self):
         p = self.params
         extra = {"step_size_down": None, "shape": "linear"}
@@ -572,6 +609,13 @@ class OneCycle(Schedule):
     def natural_length(self) -> int:
         return self.params["total_steps"]
 
+    def lookup_form(self) -> Form:
+        total = self.params["total_steps"]
+        return Settles(total, f"one_cycle total_steps={total!r}")
+
+    def _momentum_form(self, base: float, top: float) -> Form:
+        return self.lookup_form()
+
     def _setup_momentum(self, kernel, base, top) -> None:
         p = self.params
         if p["three_phase"]:
@@ -618,6 +662,10 @@ class Momentum(Schedule):
     def natural_length(self) -> int | None:
         return self.params["schedule"].natural_length()
 
+    def lookup_form(self) -> Form:
+        p = self.params
+        return p["schedule"]._momentum_form(p["base_momentum"], p["max_momentum"])
+
     def _peak(self) -> float:
         return self.params["max_momentum"]
 
@@ -644,6 +692,9 @@ class Constant(Schedule):
 
     def natural_length(self) -> int:
         return 1
+
+    def lookup_form(self) -> Form:
+        return Settles(1, "constant")
 
     def __repr__(self):
         return self._call_repr("constant", ("lr",), {})
@@ -676,6 +727,9 @@ class Decay(Schedule):
         # Linear until step ``steps``, base_lr from the first whole step at or after it.
         return math.ceil(self.params["steps"]) + 1
 
+    def lookup_form(self) -> Form:
+        return Settles(self.natural_length(), f"decay steps={self.params['steps']!r}")
+
     def _ends(self, total_steps: int) -> Ends:
         # The decay reaches base_lr at step ``steps`` (the first whole step at or after).
         end = math.ceil(self.params["steps"])
@@ -701,6 +755,12 @@ class Exponential(Schedule):
     def _peak(self) -> float:
         return self.params["lr"]
 
+    def lookup_form(self) -> Form:
+        # lr * gamma**i: a cycle of one step of height lr over 0, as the core computes it.
+        p = self.params
+        return Cycles(1, None, p["lr"], 0.0, p["lr"], False, "gamma_steps", p["gamma"],
+                      "exponential", "lr")
+
     def __repr__(self):
         return self._call_repr("exponential", ("lr", "gamma"), {})
 
@@ -721,6 +781,11 @@ class StepDecay(Schedule):
 
     def _peak(self) -> float:
         return self.params["lr"]
+
+    def lookup_form(self) -> Form:
+        p = self.params
+        return Cycles(p["step_size"], None, p["lr"], 0.0, p["lr"], False, "gamma_cycles",
+                      p["gamma"], f"step_decay step_size={p['step_size']!r}", "lr")
 
     def __repr__(self):
         return self._call_repr("step_decay", ("lr", "gamma", "step_size"), {})
@@ -754,6 +819,10 @@ class _Ramp(Schedule):
 
     def natural_length(self) -> int:
         return math.ceil(self.params["steps"]) + 1
+
+    def lookup_form(self) -> Form:
+        return Settles(self.natural_length(),
+                       f"{self.type_name} steps={self.params['steps']!r}")
 
     def _ends(self, total_steps: int) -> Ends:
         # An anneal down ends at its low point; a warm-up (rising) ends nothing.
@@ -858,6 +927,28 @@ class CosineRestarts(Schedule):
             amplitude_decay=p["amplitude_decay"], inverted=inverted,
             cycles=_restart_cycles(p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]))
 
+    def lookup_form(self) -> Form:
+        p = self.params
+        return self._restarts_form(p["min_lr"], p["max_lr"], False, "max_lr")
+
+    def _momentum_form(self, base: float, top: float) -> Form:
+        return self._restarts_form(base, top, True, "max_momentum")
+
+    def _restarts_form(self, low, high, inverted, high_name) -> Form:
+        p = self.params
+        first, decay = p["first_cycle"], p["amplitude_decay"]
+        if p["cycle_mult"] != 1:
+            raise ValueError(
+                f"cosine_restarts with cycle_mult={p['cycle_mult']!r} has cycles of "
+                f"growing length, which no lookup table repeats")
+
+        def window(ticks, lo, hi):
+            return CosineRestarts(hi, first * ticks, min_lr=lo)
+
+        return Cycles(first, window, None, low, high, inverted,
+                      "flat" if decay == 1 else "gamma_cycles", decay,
+                      f"first_cycle={first!r}", high_name, pinned_peaks=False)
+
     def cycle_starts(self, total_steps: SupportsIndex) -> npt.NDArray[np.int64]:
         """The first whole step of every cycle that starts at or before ``total_steps``
         (0 included): where the LR restarts at its peak."""
@@ -897,6 +988,9 @@ class Chain(Schedule):
     """
 
     __slots__ = ("_depth", "_size", "_top")
+    _depth: int
+    _size: int
+    _top: float
     type_name = "chain"
     fields = {"segments": Field.SEGMENTS}
 

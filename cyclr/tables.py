@@ -51,17 +51,10 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _validate as v
-from .schedules import (
-    Chain,
-    Constant,
-    Cyclic,
-    Decay,
-    Exponential,
-    Momentum,
-    OneCycle,
-    Schedule,
-    StepDecay,
-)
+from ._forms import Cycles as _Cycles
+from ._forms import Settles as _Settles
+from ._forms import UserFactor as _User
+from .schedules import Chain, Schedule
 
 #: The most bytes a plan may keep: every table it holds, all together.
 MAX_TABLE_BYTES = 64 * 2**20
@@ -82,12 +75,6 @@ _MAX_LEAVES = 2**16
 # piece's first step) and local step j:
 #   flat: 1;  halving: 2**-c;  gamma_steps: gamma**j;  gamma_cycles: gamma**c
 ENVELOPES = ("flat", "halving", "gamma_steps", "gamma_cycles")
-_ENVELOPE_OF = {
-    ("triangular", "cycle"): "flat",
-    ("triangular2", "cycle"): "halving",
-    ("exp_range", "iterations"): "gamma_steps",
-    ("exp_range", "cycle"): "gamma_cycles",
-}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -124,7 +111,8 @@ class Periodic:
         values: float32 values at each tick of a cycle; only with a flat envelope.
         heights: float64 ``(high - low) * w`` at each tick, ``w`` the window, as the
             core computes it; None with a flat envelope or a uniform ``height``.
-        peaks: bool, where the window is exactly 1 (same length as ``heights``).
+        peaks: bool, where the window is exactly 1 (same length as ``heights``); None
+            where no peak is pinned (warm restarts only clamp).
         height: the height at every tick (``exponential``, ``step_decay``), else None.
         low: the value where the window is 0 (``base_lr``; ``base_momentum``).
         high: the value where the window is 1 (``max_lr``; ``max_momentum``).
@@ -194,76 +182,6 @@ def _refuse(why: str, what: str, nbytes: int):
     raise ValueError(
         f"{why}: {what} needs {_mib(nbytes)}, more than the {_mib(MAX_TABLE_BYTES)} "
         f"limit on lookup tables (cyclr.tables.MAX_TABLE_BYTES)")
-
-
-# -- what each schedule class repeats or settles into -------------------------------------
-
-@dataclasses.dataclass(frozen=True)
-class _Settles:
-    length: int            # steps until the value holds (table length)
-    why: str               # the argument that sets the length, for errors
-
-
-@dataclasses.dataclass(frozen=True)
-class _Cycles:
-    period: float | int    # cycle length in steps, as the core adds it up
-    window: Any            # (base, top, up, down, shape): the window as a Cyclic, or None
-    height: float | None   # uniform height (no window)
-    low: float
-    high: float
-    inverted: bool
-    envelope: str
-    gamma: float
-    why: str
-    high_name: str         # the argument that sets ``high``, for errors
-
-
-@dataclasses.dataclass(frozen=True)
-class _User:
-    scale_fn: Any
-
-
-def _form(s: Schedule):
-    """How a non-chain schedule behaves over time, from its public parameters: it
-    settles after some steps, repeats a cycle, or calls a user ``scale_fn``. This is
-    the only place that knows the schedule classes."""
-    p = s.params
-    if isinstance(s, Constant):
-        return _Settles(1, "constant")
-    if isinstance(s, Decay):
-        # Linear until step ``steps``, base_lr from the first whole step at or after it.
-        return _Settles(math.ceil(p["steps"]) + 1, f"decay steps={p['steps']!r}")
-    if isinstance(s, OneCycle):
-        return _Settles(p["total_steps"], f"one_cycle total_steps={p['total_steps']!r}")
-    if isinstance(s, Momentum):
-        inner = p["schedule"]
-        if isinstance(inner, OneCycle):
-            return _Settles(inner.params["total_steps"],
-                            f"one_cycle total_steps={inner.params['total_steps']!r}")
-        return _cyclic_form(inner, p["base_momentum"], p["max_momentum"], True,
-                            "max_momentum")
-    if isinstance(s, Cyclic):
-        return _cyclic_form(s, p["base_lr"], p["max_lr"], False, "max_lr")
-    if isinstance(s, Exponential):
-        # lr * gamma**i: a cycle of one step of height lr over 0, as the core computes it.
-        return _Cycles(1, None, p["lr"], 0.0, p["lr"], False, "gamma_steps", p["gamma"],
-                       "exponential", "lr")
-    if isinstance(s, StepDecay):
-        return _Cycles(p["step_size"], None, p["lr"], 0.0, p["lr"], False, "gamma_cycles",
-                       p["gamma"], f"step_decay step_size={p['step_size']!r}", "lr")
-    raise ValueError(f"no lookup plan is known for {type(s).__name__} schedules ({s!r})")
-
-
-def _cyclic_form(s: Cyclic, low, high, inverted, high_name):
-    p = s.params
-    if p["policy"] == "custom":
-        return _User(p["scale_fn"])
-    up = p["step_size"]
-    down = up if p["step_size_down"] is None else p["step_size_down"]
-    why = f"step_size={up!r}" + ("" if p["step_size_down"] is None
-                                 else f", step_size_down={down!r}")
-    return _Cycles(s.cycle_length, (up, down, p["shape"]), None, low, high, inverted,
-                   _ENVELOPE_OF[p["policy"], p["scale_mode"]], p["gamma"], why, high_name)
 
 
 # -- planning -----------------------------------------------------------------------------
@@ -338,7 +256,7 @@ class _PeriodicSpec:
             return 0
         if self.form.envelope == "flat" and not self.with_heights:
             return 4 * self.period_ticks
-        return 9 * self.period_ticks
+        return (9 if self.form.pinned_peaks else 8) * self.period_ticks
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -368,7 +286,7 @@ def _ticks(form: _Cycles) -> tuple[int, int]:
 
 
 def _leaf_spec(start, length, s, total_steps):
-    form = _form(s)
+    form = s.lookup_form()
     segment = f"a chain segment of {length} steps"
     if isinstance(form, _Settles):
         if length is not None and length < form.length:
@@ -451,30 +369,24 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _scaled_cyclic(form: _Cycles, ticks: int, low, high) -> Schedule:
-    """The cyclic window of ``form`` from ``low`` to ``high`` with time scaled by
-    ``ticks``: its value at step ``t`` is the original's at offset ``t / ticks``, bit for
-    bit (scaling by a power of two is exact, and ``t / (up * T) == (t / T) / up``)."""
-    up, down, shape = form.window
-    return Cyclic(low, high, up * ticks, down * ticks, shape=shape)
-
-
 def _build_periodic(spec: _PeriodicSpec) -> Periodic:
     form, ticks, n = spec.form, spec.ticks, spec.period_ticks
     values = heights = peaks = None
-    if form.height is None:
+    if form.window is not None:
         if form.envelope == "flat" and not spec.with_heights:
-            window = _scaled_cyclic(form, ticks, form.low, form.high)
+            # The schedule's own class gives its cycle with time scaled by ``ticks``:
+            # its value at step t is the original's at offset t / ticks, bit for bit.
+            window = form.window(ticks, form.low, form.high)
             if form.inverted:
                 window = window.momentum_schedule(form.low, form.high)
             values = _frozen(window.array(n, dtype=np.float32))
         else:
             # From 0 to (high - low) the window policy gives (high - low) * w, the very
             # height the core scales and adds to low (or takes from high).
-            heights = _frozen(_scaled_cyclic(form, ticks, 0.0, form.high - form.low)
-                              .array(n))
-            # From 0 to 1 it gives the window itself, so its peaks are exact.
-            peaks = _frozen(_scaled_cyclic(form, ticks, 0.0, 1.0).array(n) == 1.0)
+            heights = _frozen(form.window(ticks, 0.0, form.high - form.low).array(n))
+            if form.pinned_peaks:
+                # From 0 to 1 it gives the window itself, so its peaks are exact.
+                peaks = _frozen(form.window(ticks, 0.0, 1.0).array(n) == 1.0)
     return Periodic(period_ticks=n, ticks=ticks, values=values, heights=heights,
                     peaks=peaks, height=None if form.height is None else float(form.height),
                     low=float(form.low), high=float(form.high), inverted=form.inverted,
@@ -545,7 +457,7 @@ def periodic(schedule, *, heights: bool = False) -> Periodic:
             ``2**-MAX_TICK_BITS`` steps, or tables above ``MAX_TABLE_BYTES``.
     """
     _check_schedule(schedule)
-    form = None if isinstance(schedule, Chain) else _form(schedule)
+    form = None if isinstance(schedule, Chain) else schedule.lookup_form()
     if not isinstance(form, _Cycles) or form.window is None:
         raise ValueError(f"schedule {schedule!r} is not a cyclic schedule with a "
                          f"built-in policy, nor its momentum schedule")
@@ -674,7 +586,8 @@ def _evaluate_piece(p, j, ops, factor):
     if p.heights is None:
         height, peak = p.height, None
     else:
-        height, peak = ops.gather(p.heights, t), ops.gather(p.peaks, t)
+        height = ops.gather(p.heights, t)
+        peak = None if p.peaks is None else ops.gather(p.peaks, t)
     return ops.float32(periodic_value(p, height, f, peak, ops.where))
 
 
