@@ -260,6 +260,10 @@ class Schedule(Kernel):
         where its cycles end; by default there are none)."""
         return []
 
+    #: Whether the schedule runs in cycles (cyclic policies, 1cycle, warm restarts, and
+    #: their momentum; a chain when any segment does).
+    is_cyclical: bool = False
+
     def lookup_form(self) -> Form:
         """How the schedule behaves over time, for adapters that look values up in a
         compiled graph (``cyclr.tables``): it settles, repeats a cycle, or calls a
@@ -388,6 +392,7 @@ class Cyclic(Schedule):
     """
 
     __slots__ = ()
+    is_cyclical = True
     type_name = "cyclic"
     fields = {"base_lr": Field.NUMBER, "max_lr": Field.NUMBER, "step_size": Field.NUMBER,
               "step_size_down": Field.OPT_NUMBER, "policy": Field.STR, "gamma": Field.NUMBER,
@@ -515,6 +520,7 @@ class OneCycle(Schedule):
     """
 
     __slots__ = ()
+    is_cyclical = True
     type_name = "one_cycle"
     fields = {"max_lr": Field.NUMBER, "total_steps": Field.INT, "pct_start": Field.NUMBER,
               "anneal": Field.STR, "div_factor": Field.NUMBER,
@@ -643,6 +649,7 @@ class Momentum(Schedule):
     ``schedule.momentum_schedule(base_momentum, max_momentum)``."""
 
     __slots__ = ()
+    is_cyclical = True        # only cycling schedules have a momentum schedule
     type_name = "momentum"
     fields = {"schedule": Field.SCHEDULE, "base_momentum": Field.NUMBER,
               "max_momentum": Field.NUMBER}
@@ -901,6 +908,7 @@ class CosineRestarts(Schedule):
     """
 
     __slots__ = ()
+    is_cyclical = True
     type_name = "cosine_restarts"
     fields = {"max_lr": Field.NUMBER, "first_cycle": Field.NUMBER, "min_lr": Field.NUMBER,
               "cycle_mult": Field.NUMBER, "amplitude_decay": Field.NUMBER}
@@ -1033,6 +1041,10 @@ class Chain(Schedule):
                           lengths=[n for _, n in canonical])
         # Each sub-chain's bound is cached too: linear in the distinct nodes.
         object.__setattr__(self, "_top", max(s._peak() for s, _ in canonical))
+
+    @property
+    def is_cyclical(self) -> bool:  # type: ignore[override]
+        return any(s.is_cyclical for s, _ in self.params["segments"])
 
     @property
     def total_steps(self) -> int | None:
