@@ -278,19 +278,17 @@ class ScheduleLR(Checkpoints, LRScheduler):
                 warnings.warn(_OVERRIDDEN_STEP, UserWarning, stacklevel=2)
             elif not getattr(self.optimizer, "_opt_called", False):
                 warnings.warn(_STEP_ORDER, UserWarning, stacklevel=2)
-        if epoch is None:
-            i = self.last_epoch + 1
-        else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-            if (isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
-                    or not 0 <= epoch <= _MAX_STEP):
-                raise ValueError(f"epoch must be an integer in [0, 2**63 - 1], got {epoch!r}")
-            i = int(epoch)
+        i = self.last_epoch + 1 if epoch is None else self._epoch(epoch)
         # The counters move only once the step's values are set: a step that fails
         # (past step 2**63 - 1, or a scale_fn that raises) leaves the scheduler as it was.
         self._apply(i)
         self.last_epoch = i
         self._step_count += 1
+
+    def _epoch(self, epoch) -> int:
+        """The step ``step(epoch)`` goes to, with torch's deprecation warning."""
+        warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
+        return _whole_step(epoch)
 
     def _cycle_momentum(self, optimizer, schedules, cycle, base_momentum, max_momentum):
         """torch's cycle_momentum: momentum schedules inverse to the LR ones, or None."""
@@ -354,6 +352,13 @@ class ScheduleLR(Checkpoints, LRScheduler):
             warnings.warn("To get the last learning rate computed by the scheduler, "
                           "please use `get_last_lr()`.", UserWarning, stacklevel=2)
         return [s(self.last_epoch) for s in self._schedules]
+
+def _whole_step(epoch) -> int:
+    if (isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
+            or not 0 <= int(epoch) <= _MAX_STEP):
+        raise ValueError(f"epoch must be an integer in [0, 2**63 - 1], got {epoch!r}")
+    return int(epoch)
+
 
 def _schedules(name: str, value, n_groups: int) -> list:
     values = _per_group(name, value, n_groups)
@@ -679,28 +684,17 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         """Steps since the last restart (torch's ``T_cur``)."""
         return self._cycle_at(self.last_epoch)[1]
 
-    def step(self, epoch=None) -> None:
-        """Advance one step and set the next LRs; call after ``optimizer.step()``.
-
-        Args:
-            epoch: jump to this whole step (torch's class takes this without its
-                deprecation warning, and so does this one).
+    def _epoch(self, epoch) -> int:
+        """The step ``step(epoch)`` goes to: a whole one (torch's class takes a whole
+        epoch without its deprecation warning, and so does this one).
 
         Raises:
             ValueError: ``epoch`` is not a whole step in ``[0, 2**63 - 1]``.
         """
-        if epoch is None:
-            ScheduleLR.step(self)
-            return
         if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
             raise ValueError(
                 f"epoch must be a whole step, got epoch={epoch!r}: cyclr counts whole "
                 f"steps. For the schedule torch gives step(epoch + i / iters), give T_0 "
                 f"in batches (T_0 * iters) and call step() with no argument once per "
                 f"batch")
-        if not 0 <= epoch <= _MAX_STEP:
-            raise ValueError(f"epoch must be an integer in [0, 2**63 - 1], got {epoch!r}")
-        i = int(epoch)
-        self._apply(i)
-        self.last_epoch = i
-        self._step_count += 1
+        return _whole_step(epoch)

@@ -1,6 +1,7 @@
 """Section 3: ``scheduler.step()`` of cyclr's PyTorch drop-ins against torch's own
-``CyclicLR`` and ``OneCycleLR``, on the same kind of optimizer (SGD with momentum, so
-momentum is cycled too), with 1 and with 4 parameter groups.
+``CyclicLR``, ``OneCycleLR`` and ``CosineAnnealingWarmRestarts``, on the same kind of
+optimizer (SGD with momentum, so momentum is cycled too, except by
+``CosineAnnealingWarmRestarts``, which has none), with 1 and with 4 parameter groups.
 
 Only the scheduler step is timed: it is the whole cost a scheduler adds to training.
 """
@@ -37,11 +38,13 @@ def run(number: int, repeat: int) -> list[Row]:
         if e.name != label:
             raise
         return [skipped(3, f"`{name}.step()`", f"torch `{name}`", f"{label} not written yet")
-                for name in ("CyclicLR", "OneCycleLR")]
+                for name in ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts")]
     total = (repeat + 1) * number + 10     # OneCycleLR refuses to step past its end
     configs = {
         "CyclicLR": dict(base_lr=1e-4, max_lr=1e-2, step_size_up=2000),
         "OneCycleLR": dict(max_lr=1e-2, total_steps=total),
+        # Short first cycle, doubling: the timed steps cross several restarts.
+        "CosineAnnealingWarmRestarts": dict(T_0=1000, T_mult=2, eta_min=1e-5),
     }
     rows = []
     for name, kwargs in configs.items():

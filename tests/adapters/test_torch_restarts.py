@@ -269,6 +269,7 @@ def test_fractional_epoch_is_refused_saying_how_to_step_per_batch(epoch):
 def test_epoch_out_of_range_is_refused(epoch):
     _, opt = _optimizer()
     sched = ct.CosineAnnealingWarmRestarts(opt, 3)
+    opt.step()
     with pytest.raises(ValueError, match=rf"epoch must be an integer in \[0, 2\*\*63 - 1\], "
                                          rf"got {epoch}"):
         sched.step(epoch)
