@@ -20,6 +20,7 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import IO
 
 
 class FileProblem(Exception):
@@ -99,7 +100,7 @@ class Outputs:
     def __init__(self, *, streams: bool = False):
         self._streams = streams
         self._pending: list[tuple[str, Path]] = []
-        self._piped: list[tuple[object, Path]] = []
+        self._piped: list[tuple[IO[bytes], Path]] = []
 
     def write(self, path, writer, *, binary: bool = False) -> None:
         """Render ``writer(file)`` into a temporary file beside ``path``.
