@@ -49,6 +49,12 @@ def cases():
         "cyclr.chain((cyclr.triangular2(0.001, 0.006, 20), 160), "
         "cyclr.triangular2(0.0001, 0.001, 10))",
         "cyclr.chain((cyclr.one_cycle(0.1, 100), 100), (cyclr.constant(0.001), 50))",
+        "cyclr.linear(0.0, 0.1, 37)",
+        "cyclr.cosine(0.1, 0.001, 250.5)",
+        "cyclr.cosine_restarts(0.1, 50, min_lr=0.001)",
+        "cyclr.cosine_restarts(0.1, 10, min_lr=0.001, cycle_mult=2, amplitude_decay=0.5)",
+        "cyclr.cosine_restarts(0.1, 2.5, cycle_mult=1.5).momentum_schedule(0.85, 0.95)",
+        "cyclr.chain((cyclr.linear(0.0, 0.1, 100), 100), cyclr.cosine(0.1, 0.0, 900))",
     ]
     return out
 
