@@ -611,6 +611,10 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
       ``T_mult > 1`` and ``k + 1 >= T_0``, takes ``T_cur = (k + 1) % T_0``;
     - ``eta_min`` must be in ``[0, lr_k]`` (torch anneals upwards, or below zero).
 
+    Like torch's class it leaves the momentum alone; to cycle it with the restarts, use
+    ``ScheduleLR(optimizer, s, momentum=s.momentum_schedule(0.85, 0.95))`` with
+    ``s = cyclr.cosine_restarts(...)``.
+
     Args:
         optimizer: the wrapped optimizer.
         T_0: steps in the first cycle, a positive integer.
