@@ -30,24 +30,29 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _validate as v
 from ._curves import ONSET, PLATEAU, check_beta, crossing, ema, running_median, smooth, \
     steepest, valley
 from .policies import cosine_restarts, exp_range, one_cycle, triangular, triangular2
+from .schedules import Schedule
 
 MODES = ("linear", "exp")
 RULES = ("auto", "accuracy", "steepest", "valley", "minimum")
 BASES = ("ratio", "rise")
 _CURVE_OF = {"accuracy": "accuracies", "steepest": "losses", "valley": "losses",
              "minimum": "losses"}
-_POLICIES = {"triangular": triangular, "triangular2": triangular2, "exp_range": exp_range,
-             "one_cycle": one_cycle, "cosine_restarts": cosine_restarts}
+_POLICIES: dict[str, Callable[..., Schedule]] = {
+    "triangular": triangular, "triangular2": triangular2, "exp_range": exp_range,
+    "one_cycle": one_cycle, "cosine_restarts": cosine_restarts}
 
 
-def ramp(start_lr, end_lr, num_steps, mode="exp") -> np.ndarray:
+def ramp(start_lr: float, end_lr: float, num_steps: int,
+         mode: str = "exp") -> npt.NDArray[np.float64]:
     """The LRs of a range test: ``num_steps`` values from ``start_lr`` to ``end_lr``.
 
     ``"linear"`` spaces them evenly (the paper's ramp), ``"exp"`` evenly in log-LR. The
@@ -124,8 +129,9 @@ class RangeTest:
         [0.01, 0.505, 1.0]
     """
 
-    def __init__(self, start_lr=1e-7, end_lr=10.0, num_steps=100, *, mode="exp",
-                 smoothing=0.8, diverge_factor=5.0, progress=True):
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
+                 *, mode: str = "exp", smoothing: float = 0.8,
+                 diverge_factor: float | None = 5.0, progress: bool = True) -> None:
         self._lrs = ramp(start_lr, end_lr, num_steps, mode)
         self._lrs.flags.writeable = False
         self._mode = mode
@@ -138,8 +144,9 @@ class RangeTest:
         if not isinstance(progress, (bool, np.bool_)):
             raise TypeError(f"progress must be a bool, got {progress!r}")
         self._bar = _Progress(len(self._lrs)) if progress else None
-        self._losses, self._accuracies = [], []
-        self._kinds = None
+        self._losses: list[float] = []
+        self._accuracies: list[float] = []
+        self._kinds: tuple[str, ...] | None = None
         self._step = 0
         self._avg, self._best = 0.0, math.inf
         self._smoothed = math.nan
@@ -198,7 +205,7 @@ class RangeTest:
                     f"record() must be called exactly once per LR; step {k} has "
                     f"{self.step - k} records")
 
-    def record(self, loss=None, accuracy=None) -> None:
+    def record(self, loss: float | None = None, accuracy: float | None = None) -> None:
         """Record the step just trained at :attr:`lr`.
 
         Args:
@@ -248,7 +255,7 @@ class RangeTest:
                          f"the best {self._best:.4g} at step {k} (lr={lr:.4g})")
         self._best = min(self._best, self._smoothed)
 
-    def stop(self, reason="stopped") -> None:
+    def stop(self, reason: str = "stopped") -> None:
         """End the test early (a time limit, data that ran out ...).
 
         Args:
@@ -291,9 +298,10 @@ class RangeTest:
         n = self.step
         if n == 0:
             raise RuntimeError("no step recorded yet: call record() after each step")
+        kinds = self._kinds or ()
         return RangeTestResult(
-            self._lrs[:n], self._losses if "loss" in self._kinds else None,
-            self._accuracies if "accuracy" in self._kinds else None,
+            self._lrs[:n], self._losses if "loss" in kinds else None,
+            self._accuracies if "accuracy" in kinds else None,
             mode=self._mode, smoothing=self._beta, stop_reason=self._stop_reason)
 
 
@@ -313,8 +321,10 @@ class RangeTestResult:
         ValueError, TypeError: for invalid arguments, naming the argument and value.
     """
 
-    def __init__(self, lrs, losses=None, accuracies=None, *, mode="exp", smoothing=0.8,
-                 stop_reason=None):
+    def __init__(self, lrs: npt.ArrayLike, losses: npt.ArrayLike | None = None,
+                 accuracies: npt.ArrayLike | None = None, *,
+                 mode: str = "exp", smoothing: float = 0.8,
+                 stop_reason: str | None = None) -> None:
         self.mode = v.choice("mode", mode, MODES)
         self.smoothing = check_beta(smoothing)
         self.lrs = _curve("lrs", lrs)
@@ -362,7 +372,8 @@ class RangeTestResult:
         bad = np.flatnonzero(~np.isfinite(self.losses))
         return int(bad[0]) if bad.size else len(self)
 
-    def suggest(self, rule="auto", *, ratio=4.0, base="ratio") -> tuple[float, float]:
+    def suggest(self, rule: str = "auto", *, ratio: float = 4.0,
+                base: str = "ratio") -> tuple[float, float]:
         """Suggested ``(base_lr, max_lr)``.
 
         Rules for ``max_lr`` (all read the smoothed curves, up to the first non-finite
@@ -471,8 +482,9 @@ class RangeTestResult:
     def _slope_axis(self):
         return np.log(self.lrs) if self.mode == "exp" else self.lrs
 
-    def schedule(self, policy="triangular2", step_size=None, *, rule="auto", ratio=4.0,
-                 base="ratio", **kwargs):
+    def schedule(self, policy: str = "triangular2", step_size: float | None = None, *,
+                 rule: str = "auto", ratio: float = 4.0,
+                 base: str = "ratio", **kwargs: Any) -> Schedule:
         """A schedule at the suggested bounds: a cyclic policy between ``base_lr`` and
         ``max_lr``, a 1cycle run peaking at ``max_lr`` (the flow fastai users know as
         ``lr_find`` then ``fit_one_cycle``), or warm restarts from ``max_lr``.
@@ -526,7 +538,7 @@ class RangeTestResult:
             raise TypeError("schedule() needs step_size (steps in half a cycle), got None")
         return _POLICIES[policy](base_lr, max_lr, step_size, **kwargs)
 
-    def plot(self, ax=None, **kwargs):
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Plot the curve with the suggested bounds (needs matplotlib); see
         :func:`cyclr.plot.plot_range_test` for the arguments. Returns the Axes.
 
