@@ -14,8 +14,21 @@ from . import _validate as v
 PAPER_EPOCHS_PER_HALF_CYCLE = (2, 10)
 
 
-def iterations_per_epoch(num_examples, batch_size, *, drop_last: bool = False) -> int:
+def iterations_per_epoch(num_examples: int, batch_size: int, *,
+                         drop_last: bool = False) -> int:
     """Optimizer updates in one pass over ``num_examples`` in batches of ``batch_size``.
+
+    Args:
+        num_examples: examples in one epoch, an integer >= 1.
+        batch_size: examples per update, an integer >= 1.
+        drop_last: whether the last, partial batch is dropped (as a DataLoader with
+            ``drop_last=True`` does).
+
+    Returns:
+        The number of updates per epoch.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, naming the argument and value.
 
     Examples:
         >>> iterations_per_epoch(50_000, 100)
@@ -34,8 +47,8 @@ def iterations_per_epoch(num_examples, batch_size, *, drop_last: bool = False) -
     return math.ceil(num_examples / batch_size)
 
 
-def suggest_step_size(num_examples, batch_size, epochs_per_half_cycle=4, *,
-                      drop_last: bool = False) -> int:
+def suggest_step_size(num_examples: int, batch_size: int, epochs_per_half_cycle: float = 4,
+                      *, drop_last: bool = False) -> int:
     """The paper's step size: ``epochs_per_half_cycle`` epochs of iterations (it advises
     2 to 10; the default 4 is its CIFAR-10 setting, 2000 steps of 500 per epoch).
 

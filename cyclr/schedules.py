@@ -389,6 +389,12 @@ class Cyclic(Schedule):
     (default ``step_size``); ``w`` is the window ``shape`` (linear = triangular, welch =
     parabolic, hann = sinusoidal); ``f`` is the amplitude factor of the ``policy``.
     Build it with ``triangular``, ``triangular2``, ``exp_range`` or ``cyclic``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.triangular(0.0, 1.0, 2)
+        >>> isinstance(s, cyclr.Cyclic), [s(i) for i in range(4)]
+        (True, [0.0, 0.5, 1.0, 0.5])
     """
 
     __slots__ = ()
@@ -517,6 +523,12 @@ class OneCycle(Schedule):
     Tiny runs are accepted wherever torch computes finite, non-negative values on steps
     ``0 .. total_steps - 1``, and equal torch's there; a phase that gets no step then
     draws a warning.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.one_cycle(0.1, 100)
+        >>> isinstance(s, cyclr.OneCycle), [s(i) for i in range(4)]
+        (True, [0.0040000000000000036, 0.004281378056590748, 0.00512221332591585, 0.006512647783225481])
     """
 
     __slots__ = ()
@@ -646,7 +658,14 @@ class OneCycle(Schedule):
 class Momentum(Schedule):
     """Momentum cycled inversely to a cyclic or 1cycle LR schedule: ``max_momentum`` where
     the LR is at its low, ``base_momentum`` at its peak. Build it with
-    ``schedule.momentum_schedule(base_momentum, max_momentum)``."""
+    ``schedule.momentum_schedule(base_momentum, max_momentum)``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.one_cycle(0.1, 100).momentum_schedule(0.85, 0.95)
+        >>> isinstance(s, cyclr.Momentum), [s(i) for i in range(4)]
+        (True, [0.95, 0.9497068978577179, 0.9488310277855043, 0.9473826585591401])
+    """
 
     __slots__ = ()
     is_cyclical = True        # only cycling schedules have a momentum schedule
@@ -683,7 +702,14 @@ class Momentum(Schedule):
 
 
 class Constant(Schedule):
-    """A fixed LR (the paper's "fixed" baseline). Build it with ``constant``."""
+    """A fixed LR (the paper's "fixed" baseline). Build it with ``constant``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.constant(0.1)
+        >>> isinstance(s, cyclr.Constant), [s(i) for i in range(4)]
+        (True, [0.1, 0.1, 0.1, 0.1])
+    """
 
     __slots__ = ()
     type_name = "constant"
@@ -709,7 +735,14 @@ class Constant(Schedule):
 
 class Decay(Schedule):
     """The paper's "decay" baseline: linear from ``max_lr`` to ``base_lr`` over ``steps``
-    steps, then ``base_lr``. Build it with ``decay``."""
+    steps, then ``base_lr``. Build it with ``decay``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.decay(1.0, 0.5, 2)
+        >>> isinstance(s, cyclr.Decay), [s(i) for i in range(4)]
+        (True, [1.0, 0.75, 0.5, 0.5])
+    """
 
     __slots__ = ()
     type_name = "decay"
@@ -747,7 +780,14 @@ class Decay(Schedule):
 
 
 class Exponential(Schedule):
-    """``lr * gamma**i`` (the paper's "exp" baseline). Build it with ``exponential``."""
+    """``lr * gamma**i`` (the paper's "exp" baseline). Build it with ``exponential``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.exponential(1.0, 0.5)
+        >>> isinstance(s, cyclr.Exponential), [s(i) for i in range(4)]
+        (True, [1.0, 0.5, 0.25, 0.125])
+    """
 
     __slots__ = ()
     type_name = "exponential"
@@ -773,7 +813,14 @@ class Exponential(Schedule):
 
 
 class StepDecay(Schedule):
-    """``lr * gamma**floor(i / step_size)``. Build it with ``step_decay``."""
+    """``lr * gamma**floor(i / step_size)``. Build it with ``step_decay``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.step_decay(1.0, 0.5, 2)
+        >>> isinstance(s, cyclr.StepDecay), [s(i) for i in range(4)]
+        (True, [1.0, 1.0, 0.5, 0.5])
+    """
 
     __slots__ = ()
     type_name = "step_decay"
@@ -844,7 +891,14 @@ class _Ramp(Schedule):
 class Linear(_Ramp):
     """``start_lr + (end_lr - start_lr) * min(i, steps) / steps``: a linear anneal in
     either direction (a warm-up when ``start_lr < end_lr``), holding ``end_lr`` exactly
-    from step ``steps`` on. Build it with ``linear``."""
+    from step ``steps`` on. Build it with ``linear``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.linear(0.0, 1.0, 2)
+        >>> isinstance(s, cyclr.Linear), [s(i) for i in range(4)]
+        (True, [0.0, 0.5, 1.0, 1.0])
+    """
 
     __slots__ = ()
     type_name = "linear"
@@ -854,7 +908,14 @@ class Linear(_Ramp):
 class Cosine(_Ramp):
     """``end_lr + (start_lr - end_lr) * (1 + cos(pi * min(i, steps) / steps)) / 2``: a
     half-cosine anneal in either direction, holding ``end_lr`` from step ``steps`` on.
-    Build it with ``cosine``."""
+    Build it with ``cosine``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.cosine(1.0, 0.0, 2)
+        >>> isinstance(s, cyclr.Cosine), [s(i) for i in range(4)]
+        (True, [1.0, 0.5, 0.0, 0.0])
+    """
 
     __slots__ = ()
     type_name = "cosine"
@@ -905,6 +966,12 @@ class CosineRestarts(Schedule):
     ``first_cycle * cycle_mult**k`` steps; at offset ``t`` in it the LR is
     ``min_lr + (max_lr - min_lr) * amplitude_decay**k * (1 + cos(pi * t / T_k)) / 2``.
     Build it with ``cosine_restarts``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.cosine_restarts(1.0, 2)
+        >>> isinstance(s, cyclr.CosineRestarts), [s(i) for i in range(4)]
+        (True, [1.0, 0.5, 1.0, 0.5])
     """
 
     __slots__ = ()
@@ -993,6 +1060,12 @@ class Chain(Schedule):
     ``segments`` is a tuple of ``(schedule, steps)`` pairs; the last may have ``steps``
     None (open-ended). A finite chain holds its last value after its end. Build it with
     ``chain``.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.chain((cyclr.constant(0.5), 2), cyclr.linear(0.5, 1.0, 2))
+        >>> isinstance(s, cyclr.Chain), [s(i) for i in range(4)]
+        (True, [0.5, 0.5, 0.5, 0.75])
     """
 
     __slots__ = ("_depth", "_size", "_top")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import numbers
+from typing import Any, Callable
 
 from ._functions import function_path
 from .schedules import FORMAT_VERSION, Field, Schedule
@@ -23,7 +24,25 @@ __all__ = ["FORMAT_VERSION", "MAX_DEPTH", "fill_nulls", "from_dict", "function_p
 
 
 def to_dict(schedule: Schedule) -> dict:
-    """``schedule`` as a JSON-safe dict (see the module docstring)."""
+    """``schedule`` as a JSON-safe dict (see the module docstring);
+    ``schedule.to_dict()`` does the same.
+
+    Args:
+        schedule: any cyclr schedule.
+
+    Returns:
+        ``{"version": 1, "type": ..., <constructor parameters>}``, nested for chains
+        and momentum schedules.
+
+    Raises:
+        TypeError: for anything that is not a cyclr schedule.
+        ValueError: for a ``scale_fn`` that is not a module-level function.
+
+    Examples:
+        >>> import cyclr
+        >>> cyclr.to_dict(cyclr.constant(0.1))
+        {'version': 1, 'type': 'constant', 'lr': 0.1}
+    """
     if not isinstance(schedule, Schedule) or type(schedule).type_name is None:
         raise TypeError(f"schedule must be a cyclr schedule, got {schedule!r}")
     return schedule.to_dict()
@@ -59,7 +78,8 @@ def fill_nulls(data):
 MAX_DEPTH = 64
 
 
-def from_dict(data, *, allow_imports: bool = False, resolve_function=None) -> Schedule:
+def from_dict(data: Any, *, allow_imports: bool = False,
+              resolve_function: Callable[[str], Any] | None = None) -> Schedule:
     """The schedule that ``to_dict`` described.
 
     Args:
@@ -70,8 +90,17 @@ def from_dict(data, *, allow_imports: bool = False, resolve_function=None) -> Sc
             ``"module:qualname"`` to the callable to use (or raises ValueError); for
             callers with their own registry of trusted functions.
 
+    Returns:
+        The schedule, equal to the one that was described.
+
     Raises:
         TypeError, ValueError: for anything that is not a valid description.
+
+    Examples:
+        >>> import cyclr
+        >>> s = cyclr.triangular2(0.001, 0.006, 2000)
+        >>> cyclr.from_dict(s.to_dict()) == s
+        True
     """
     if resolve_function is None:
         resolve_function = _import_function if allow_imports else _refuse_function
