@@ -255,7 +255,10 @@ class ScheduleLR(Checkpoints, LRScheduler):
         momentum_at = ([-1] * len(lr_at) if momenta is None
                        else [distinct.index(m) for m in self._momenta])
         self._distinct = tuple(distinct)
-        self._slots = tuple((lr, m, *c) for lr, m, c in zip(lr_at, momentum_at, self._cells))
+        # Each group's index is kept in its slot: the step loop then indexes the groups
+        # rather than zipping them (a zip costs more than the rest of a one-group step).
+        self._slots = tuple((k, lr, m, *c) for k, (lr, m, c)
+                            in enumerate(zip(lr_at, momentum_at, self._cells)))
 
     @property
     def schedules(self) -> tuple:
@@ -317,7 +320,8 @@ class ScheduleLR(Checkpoints, LRScheduler):
                 f"built for {len(self._slots)}; create the scheduler after add_param_group")
         betas = self._momentum_key == "betas"
         lrs = []
-        for group, (lr_at, momentum_at, lr_cell, momentum_cell) in zip(groups, self._slots):
+        for k, lr_at, momentum_at, lr_cell, momentum_cell in self._slots:
+            group = groups[k]
             lr = values[lr_at]
             lrs.append(lr)
             if type(group["lr"]) is float:
