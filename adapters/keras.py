@@ -82,11 +82,22 @@ def _gather(table, index):
     return ops.take(table, ops.cast(index, "int32"))
 
 
+def _cos(x):
+    """``cos`` of a float64 tensor, in float64."""
+    if keras.backend.backend() == "jax":
+        import jax.numpy as jnp
+
+        # Keras' ops.cos rounds a float64 argument to float32 under JAX.
+        return jnp.cos(x)
+    return ops.cos(x)
+
+
 class _Ops:
     """Keras ops for ``cyclr.tables.evaluate`` (inside ``_float64_scope``)."""
 
     gather = staticmethod(_gather)
     where = staticmethod(ops.where)
+    cos = staticmethod(_cos)
     minimum = staticmethod(ops.minimum)
     maximum = staticmethod(ops.maximum)
 

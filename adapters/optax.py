@@ -41,6 +41,7 @@ class _Ops:
     """jax.numpy for ``cyclr.tables.evaluate`` (inside the x64 scope)."""
 
     where = staticmethod(jnp.where)
+    cos = staticmethod(jnp.cos)
     minimum = staticmethod(jnp.minimum)
     maximum = staticmethod(jnp.maximum)
 

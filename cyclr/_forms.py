@@ -1,7 +1,7 @@
 """How a schedule behaves over time, as each schedule class describes itself to the
 compiled-graph adapters (``cyclr.tables`` turns these into lookup plans): it settles
-after some steps, repeats a cycle (times an envelope factor), or calls a user
-``scale_fn``. Plain data; numpy-free."""
+after some steps, repeats a cycle (times an envelope factor), runs cycles of growing
+length from a table of cycles, or calls a user ``scale_fn``. Plain data; numpy-free."""
 
 from __future__ import annotations
 
@@ -42,10 +42,31 @@ class Cycles:
 
 
 @dataclasses.dataclass(frozen=True)
+class GrowingCycles:
+    """Warm restarts whose cycles grow: cycle ``k`` starts at whole step ``starts[k]``
+    (its real start lies ``offsets[k]`` steps before), lasts ``lengths[k]`` steps and
+    has the amplitude factor ``factors[k]``; the last cycle reaches past step
+    ``2**63 - 1``. At step ``i`` in cycle ``k``, with ``t = (i - starts[k]) +
+    offsets[k]`` and ``h = (high - low) * (1 + cos(pi * t / lengths[k])) / 2``, the
+    value is ``low + h * factors[k]`` (``high - h * factors[k]`` when ``inverted``),
+    clamped to ``[low, high]``: the core's own table and arithmetic."""
+
+    starts: tuple          # int, from 0, non-decreasing
+    offsets: tuple         # float, in [0, 1)
+    lengths: tuple         # float, > 0
+    factors: tuple         # float, in [0, 1]
+    low: float
+    high: float
+    inverted: bool
+    why: str               # the arguments that set the cycles, for errors
+    high_name: str         # the argument that sets ``high``, for errors
+
+
+@dataclasses.dataclass(frozen=True)
 class UserFactor:
     """The amplitude comes from a Python ``scale_fn``, which a graph cannot run."""
 
     scale_fn: Any
 
 
-Form = Settles | Cycles | UserFactor
+Form = Settles | Cycles | GrowingCycles | UserFactor

@@ -1010,12 +1010,16 @@ class CosineRestarts(Schedule):
         return self._restarts_form(base, top, True, "max_momentum")
 
     def _restarts_form(self, low, high, inverted, high_name) -> Form:
+        from ._forms import GrowingCycles
+
         p = self.params
-        first, decay = p["first_cycle"], p["amplitude_decay"]
-        if p["cycle_mult"] != 1:
-            raise ValueError(
-                f"cosine_restarts with cycle_mult={p['cycle_mult']!r} has cycles of "
-                f"growing length, which no lookup table repeats")
+        first, mult, decay = p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]
+        if mult != 1:
+            # No table of values repeats cycles of growing length: the graph evaluates
+            # the window from the core's own table of cycles.
+            starts, offsets, lengths, factors = _restart_cycles(first, mult, decay)
+            return GrowingCycles(starts, offsets, lengths, factors, low, high, inverted,
+                                 f"first_cycle={first!r}, cycle_mult={mult!r}", high_name)
 
         def window(ticks, lo, hi):
             return CosineRestarts(hi, first * ticks, min_lr=lo)

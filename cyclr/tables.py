@@ -15,19 +15,29 @@ describes them as a *plan*, a small tree the adapters evaluate with their own op
   one step) and ``step_decay`` (a cycle of ``step_size`` steps). A fractional cycle
   length that is a multiple of ``2**-k`` (``k <= 20``) is tabulated at ``2**k`` ticks
   per step, so every step lands exactly on an entry.
+* :class:`Restarts`: warm restarts whose cycles grow (``cosine_restarts`` with
+  ``cycle_mult != 1``, and its momentum). No table of values repeats such cycles and
+  no run length bounds them, so this is the one place where the graph evaluates a
+  window formula itself: it finds the step's cycle in the core's own small table of
+  cycles (first step, fractional offset, length, amplitude factor; at most
+  ``cyclr.schedules.MAX_RESTART_CYCLES``, about 64 for ``cycle_mult >= 2``) and computes
+  the core's half-cosine height ``(high - low) * (1 + cos(pi * t / length)) / 2`` in
+  float64, in the core's order of operations.
 * :class:`Piecewise`: a chain, as pieces that each see their local step.
 
 Evaluating a plan (:func:`evaluate`) gives float32(``s(i)``) at every step ``i >= 0``:
 bit for bit from a table or a flat envelope, within 1 float32 ulp where a factor is
-multiplied in the graph (the framework's ``pow`` is not the core's). Cycle positions
-are int64 arithmetic, exact at any step (for fractional cycle lengths up to 2**53, the
-last step at which the core's own float64 step is exact).
+multiplied in the graph (the framework's ``pow`` is not the core's) or a cosine
+computed there (nor is its ``cos``). Cycle positions are int64 arithmetic, exact at any
+step (for fractional cycle lengths up to 2**53, the last step at which the core's own
+float64 step is exact); a growing cycle is found by a bisection on int64 first steps.
 
 Budget: everything a plan keeps (float32 values 4 bytes, float64 heights 8 bytes, bool
-peaks 1 byte per entry) is at most ``MAX_TABLE_BYTES`` (64 MiB). A plan that would
-need more is refused before anything large is allocated, naming the argument that
-makes it large. Adapters convert the arrays to tensors with :func:`convert` and drop
-the numpy copies, so the budget is also what they keep.
+peaks 1 byte per entry, 32 bytes per cycle of growing length) is at most
+``MAX_TABLE_BYTES`` (64 MiB). A plan that would need more is refused before anything
+large is allocated, naming the argument that makes it large. Adapters convert the
+arrays to tensors with :func:`convert` and drop the numpy copies, so the budget is
+also what they keep.
 
 Examples:
     >>> import cyclr
@@ -52,6 +62,7 @@ import numpy as np
 
 from . import _validate as v
 from ._forms import Cycles as _Cycles
+from ._forms import GrowingCycles as _Growing
 from ._forms import Settles as _Settles
 from ._forms import UserFactor as _User
 from .schedules import Chain, Schedule
@@ -135,6 +146,36 @@ class Periodic:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class Restarts:
+    """Warm restarts with cycles of growing length, computed in the graph.
+
+    At local step ``j`` (int64): ``k`` is the last cycle with ``starts[k] <= j``; in
+    float64, ``t = float64(j - starts[k]) + offsets[k]``, ``h = (high - low) * (1 +
+    cos(pi * t / lengths[k])) / 2`` (in that order of operations) and ``v = low + h *
+    factors[k]`` (``high - h * factors[k]`` when ``inverted``), clamped to ``[low,
+    high]``. Then ``v`` is rounded once to float32. No peak is pinned.
+
+    Attributes:
+        starts: int64 first whole step of each cycle, from 0, non-decreasing.
+        offsets: float64 fractional part by which each cycle's real start precedes
+            its first whole step, in [0, 1).
+        lengths: float64 length of each cycle in steps.
+        factors: float64 amplitude factor of each cycle.
+        low: the value at the end of a cycle (``min_lr``; ``base_momentum``).
+        high: the value a full-amplitude cycle starts at (``max_lr``; ``max_momentum``).
+        inverted: True for cycled momentum, which falls while the LR rises.
+    """
+
+    starts: Any
+    offsets: Any
+    lengths: Any
+    factors: Any
+    low: float
+    high: float
+    inverted: bool
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class Piecewise:
     """A chain: piece ``k`` gives the value from step ``starts[k]`` until the next
     piece starts, at local step ``i - starts[k]`` clipped to ``lengths[k] - 1`` (not
@@ -144,8 +185,8 @@ class Piecewise:
     Attributes:
         starts: first step of each piece, increasing, the first 0.
         lengths: steps of each piece, or None.
-        pieces: a :class:`Table` or :class:`Periodic` each (a Table is never longer
-            than its piece).
+        pieces: a :class:`Table`, :class:`Periodic` or :class:`Restarts` each (a
+            Table is never longer than its piece).
     """
 
     starts: tuple
@@ -153,7 +194,7 @@ class Piecewise:
     pieces: tuple
 
 
-Plan = Table | Periodic | Piecewise
+Plan = Table | Periodic | Restarts | Piecewise
 
 
 def check_total_steps(total_steps) -> int | None:
@@ -259,10 +300,28 @@ class _PeriodicSpec:
         return (9 if self.form.pinned_peaks else 8) * self.period_ticks
 
 
+@dataclasses.dataclass
+class _RestartsSpec:
+    start: int
+    length: int | None
+    form: _Growing
+
+    @property
+    def ncycles(self) -> int:
+        """Cycles the piece reaches: all, or those starting before its length."""
+        if self.length is None:
+            return len(self.form.starts)
+        return max(1, sum(1 for first in self.form.starts if first < self.length))
+
+    @property
+    def nbytes(self) -> int:
+        return 32 * self.ncycles           # int64 start and three float64 per cycle
+
+
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _check_float32(form: _Cycles) -> None:
+def _check_float32(form: _Cycles | _Growing) -> None:
     # Every value lies in [low, high]; above float32's range it would read as inf.
     if form.high > _FLOAT32_MAX:
         raise ValueError(
@@ -306,6 +365,13 @@ def _leaf_spec(start, length, s, total_steps):
     if length is not None and 4 * length <= _SMALL_TABLE_BYTES:
         return _TableSpec(start, length, segment)
     _check_float32(form)
+    if isinstance(form, _Growing):
+        growing = _RestartsSpec(start, length, form)
+        if length is not None and 4 * length <= growing.nbytes:
+            return _TableSpec(start, length, segment)
+        if growing.nbytes > MAX_TABLE_BYTES:
+            _refuse(form.why, f"{growing.ncycles} cycles", growing.nbytes)
+        return growing
     try:
         ticks, period_ticks = _ticks(form)
     except ValueError:
@@ -393,6 +459,15 @@ def _build_periodic(spec: _PeriodicSpec) -> Periodic:
                     envelope=form.envelope, gamma=float(form.gamma))
 
 
+def _build_restarts(spec: _RestartsSpec) -> Restarts:
+    form, m = spec.form, spec.ncycles
+    return Restarts(starts=_frozen(np.array(form.starts[:m], dtype=np.int64)),
+                    offsets=_frozen(np.array(form.offsets[:m], dtype=np.float64)),
+                    lengths=_frozen(np.array(form.lengths[:m], dtype=np.float64)),
+                    factors=_frozen(np.array(form.factors[:m], dtype=np.float64)),
+                    low=float(form.low), high=float(form.high), inverted=form.inverted)
+
+
 def plan(schedule, total_steps=None) -> Plan:
     """What an adapter should evaluate for ``schedule``: float32(``s(i)``) at every step.
 
@@ -404,8 +479,8 @@ def plan(schedule, total_steps=None) -> Plan:
             For every other schedule it changes nothing.
 
     Returns:
-        A :class:`Table`, :class:`Periodic` or :class:`Piecewise` with read-only
-        numpy arrays.
+        A :class:`Table`, :class:`Periodic`, :class:`Restarts` or :class:`Piecewise`
+        with read-only numpy arrays.
 
     Raises:
         TypeError: for a non-schedule, or a ``total_steps`` that is not an integer.
@@ -428,6 +503,8 @@ def plan(schedule, total_steps=None) -> Plan:
         if isinstance(spec, _TableSpec):
             pieces.append(Table(_frozen(schedule.array(spec.n, start=spec.start,
                                                        dtype=np.float32))))
+        elif isinstance(spec, _RestartsSpec):
+            pieces.append(_build_restarts(spec))
         else:
             pieces.append(_build_periodic(spec))
     for spec in specs:
@@ -476,6 +553,8 @@ def _arrays(p: Plan):
             yield from _arrays(piece)
     elif isinstance(p, Table):
         yield p.values
+    elif isinstance(p, Restarts):
+        yield from (p.starts, p.offsets, p.lengths, p.factors)
     else:
         yield from (a for a in (p.values, p.heights, p.peaks) if a is not None)
 
@@ -492,9 +571,15 @@ def convert(p: Plan, to_tensor: Callable) -> Plan:
         return dataclasses.replace(p, pieces=tuple(convert(q, to_tensor) for q in p.pieces))
     if isinstance(p, Table):
         return Table(to_tensor(p.values))
+    if isinstance(p, Restarts):
+        return dataclasses.replace(p, **{k: to_tensor(getattr(p, k))
+                                         for k in _RESTART_ARRAYS})
     return dataclasses.replace(p, **{k: None if getattr(p, k) is None
                                      else to_tensor(getattr(p, k))
                                      for k in ("values", "heights", "peaks")})
+
+
+_RESTART_ARRAYS = ("starts", "offsets", "lengths", "factors")
 
 
 # -- evaluation, with any framework's ops ------------------------------------------------
@@ -537,8 +622,9 @@ def evaluate(p: Plan, step, ops, factor: Callable | None = None):
         step: int64 array or tensor of steps >= 0, any shape.
         ops: an object with ``gather(table, index)`` (int64 indices within bounds),
             ``where``, ``minimum``, ``maximum`` (tensor and Python int), ``float64(x)``
-            and ``float32(x)`` (casts); ``//``, ``%``, ``*``, ``-`` on int64 tensors
-            and Python ints are used as operators.
+            and ``float32(x)`` (casts) and ``cos`` (float64, for :class:`Restarts`
+            only); ``//``, ``%``, ``*``, ``-``, ``<=`` on int64 tensors and Python
+            ints are used as operators.
         factor: for :class:`Periodic` plans, a function of (float64 0-based cycle,
             int64 local step) giving the float64 factor instead of the envelope's
             (TFA-style ``scale_fn``); then ``heights`` are used, never ``values``.
@@ -561,6 +647,8 @@ def evaluate(p: Plan, step, ops, factor: Callable | None = None):
 def _evaluate_piece(p, j, ops, factor):
     if isinstance(p, Table):
         return ops.gather(p.values, ops.minimum(j, _len(p.values) - 1))
+    if isinstance(p, Restarts):
+        return _evaluate_restarts(p, j, ops)
     n, ticks = p.period_ticks, p.ticks
     flat = factor is None and p.values is not None
     if ticks == 1:
@@ -591,10 +679,37 @@ def _evaluate_piece(p, j, ops, factor):
     return ops.float32(periodic_value(p, height, f, peak, ops.where))
 
 
+def _restart_cycle(starts, j, ops):
+    """The last cycle whose first step is at most ``j``: a branchless bisection of
+    ``log2(len(starts))`` gathers (``starts[0]`` is 0, so cycle 0 is the floor)."""
+    n = _len(starts)
+    k = j - j                                        # int64 zeros of j's shape
+    b = 1 << max(n - 1, 1).bit_length() - 1
+    while b >= 1:
+        # Clamping at the last cycle instead of skipping keeps every lane in bounds;
+        # starts do not decrease, so the clamped candidate decides the same way.
+        candidate = ops.minimum(k + b, n - 1)
+        k = ops.where(ops.gather(starts, candidate) <= j, candidate, k)
+        b //= 2
+    return k
+
+
+def _evaluate_restarts(p: Restarts, j, ops):
+    k = _restart_cycle(p.starts, j, ops)
+    t = ops.float64(j - ops.gather(p.starts, k)) + ops.gather(p.offsets, k)
+    length = ops.gather(p.lengths, k)
+    # The core's cyclr_cosine_height, operation for operation.
+    height = (p.high - p.low) * (1.0 + ops.cos(3.141592653589793 * t / length)) / 2.0
+    f = ops.gather(p.factors, k)
+    value = p.high - height * f if p.inverted else p.low + height * f
+    value = ops.where(value < p.low, p.low, value)
+    return ops.float32(ops.where(value > p.high, p.high, value))
+
+
 def _len(a) -> int:
     return int(a.shape[0])
 
 
 __all__ = ["ENVELOPES", "MAX_PIECES", "MAX_TABLE_BYTES", "MAX_TICK_BITS", "Periodic",
-           "Piecewise", "Plan", "Table", "check_total_steps", "convert", "envelope_factor",
-           "evaluate", "nbytes", "periodic", "periodic_value", "plan"]
+           "Piecewise", "Plan", "Restarts", "Table", "check_total_steps", "convert",
+           "envelope_factor", "evaluate", "nbytes", "periodic", "periodic_value", "plan"]

@@ -1,6 +1,7 @@
 """cyclr.tables: the plans the Keras and Optax adapters evaluate, against the core's
 float32 values at every step, and the byte budget of their tables."""
 
+import math
 import re
 import subprocess
 import sys
@@ -32,6 +33,13 @@ def literal(plan, i):
         return literal(plan.pieces[k], j)
     if isinstance(plan, tables.Table):
         return plan.values[min(i, plan.values.size - 1)]
+    if isinstance(plan, tables.Restarts):
+        k = max(k for k, first in enumerate(plan.starts.tolist()) if first <= i)
+        t = float(i - int(plan.starts[k])) + float(plan.offsets[k])
+        h = (plan.high - plan.low) * (1.0 + math.cos(math.pi * t / float(plan.lengths[k]))) / 2.0
+        f = float(plan.factors[k])
+        v = plan.high - h * f if plan.inverted else plan.low + h * f
+        return np.float32(min(max(v, plan.low), plan.high))
     n, ticks = plan.period_ticks, plan.ticks
     u, r = divmod(i, n)
     q, t = divmod(r * ticks, n)
@@ -60,6 +68,7 @@ class NumpyOps:
     maximum = staticmethod(np.maximum)
     float64 = staticmethod(lambda x: np.asarray(x, np.float64))
     float32 = staticmethod(lambda x: np.asarray(x, np.float32))
+    cos = staticmethod(np.cos)
 
 
 def core32(s, i):
@@ -72,6 +81,11 @@ def probe_steps(plan, extra=()):
     starts = plan.starts if isinstance(plan, tables.Piecewise) else (0,)
     pieces = plan.pieces if isinstance(plan, tables.Piecewise) else (plan,)
     for start, piece in zip(starts, pieces):
+        if isinstance(piece, tables.Restarts):
+            for first in piece.starts[:70].tolist():
+                steps.update(start + first + k for k in range(-2, 3))
+            steps.update(start + int(first) for first in piece.starts[70::97])
+            continue
         span = piece.values.size if isinstance(piece, tables.Table) else \
             -(-piece.period_ticks // piece.ticks) * 3
         for k in range(-2, min(span, 400) + 3):
@@ -140,6 +154,101 @@ def test_fractional_heights_are_the_core_heights_at_fractional_offsets():
         assert plan.heights[t] == values[i], i
 
 
+# -- warm restarts with cycles of growing length -------------------------------------------
+
+@st.composite
+def growing_restarts(draw):
+    """cosine_restarts with cycle_mult != 1 (whole and fractional), maybe its momentum."""
+    low = draw(st.floats(0.0, 0.5))
+    high = draw(st.floats(low, 2.0))
+    first = draw(st.one_of(st.integers(1, 300), st.floats(0.25, 300.0)))
+    mult = draw(st.one_of(st.integers(2, 5), st.sampled_from([1.5, 1.25, 1.1, 2.5, 1.0625])))
+    decay = draw(st.one_of(st.just(1.0), st.floats(0.3, 1.0)))
+    s = cyclr.cosine_restarts(high, first, min_lr=low, cycle_mult=mult, amplitude_decay=decay)
+    if draw(st.booleans()):
+        s = s.momentum_schedule(0.85, 0.95)
+    return s
+
+
+def first_cycles_and_far(plan, far):
+    """Every step of the first four cycles (at most 4000), a few around each later
+    first step, ``far`` and the last int64 step."""
+    end = int(plan.starts[min(4, len(plan.starts) - 1)])
+    steps = set(range(min(end + 3, 4000)))
+    for first in plan.starts.tolist():
+        steps.update(first + k for k in (-1, 0, 1) if 0 <= first + k < 2**63)
+    return sorted(steps | set(far) | {2**63 - 1})
+
+
+@given(growing_restarts(), st.lists(st.integers(0, 2**63 - 1), max_size=8))
+@example(cyclr.cosine_restarts(1.0, 4, cycle_mult=2), [2**40, 2**62 + 11])
+@example(cyclr.cosine_restarts(0.1, 2.5, min_lr=0.01, cycle_mult=1.5, amplitude_decay=0.5),
+         [10**15 + 3])
+@example(cyclr.cosine_restarts(0.1, 10, min_lr=0.001, cycle_mult=3).momentum_schedule(0.85, 0.95),
+         [2**24 + 1])
+def test_growing_restarts_plans_give_the_core_float32_value_at_any_step(s, far):
+    plan = tables.plan(s)
+    assert isinstance(plan, tables.Restarts)
+    steps = first_cycles_and_far(plan, far)
+    got = tables.evaluate(plan, np.asarray(steps, np.int64), NumpyOps)
+    assert got.dtype == np.float32
+    for i, value in zip(steps, got):
+        expected = core32(s, i)
+        assert value == expected, i
+    for i in steps[::37] + far:
+        assert literal(plan, i) == core32(s, i), i
+
+
+def test_a_restarts_plan_carries_the_core_cycle_table():
+    from cyclr.schedules import _restart_cycles
+
+    s = cyclr.cosine_restarts(0.5, 2.5, min_lr=0.1, cycle_mult=1.5, amplitude_decay=0.9)
+    plan = tables.plan(s)
+    starts, offsets, lengths, factors = _restart_cycles(2.5, 1.5, 0.9)
+    assert plan.starts.dtype == np.int64 and plan.starts.tolist() == list(starts)
+    assert plan.offsets.tolist() == list(offsets) and plan.lengths.tolist() == list(lengths)
+    assert plan.factors.tolist() == list(factors)
+    assert (plan.low, plan.high, plan.inverted) == (0.1, 0.5, False)
+    assert plan.starts.tolist()[:5] == [0, 3, 7, 12, 21]    # 2.5, 6.25, 11.875, 20.3125
+    assert tables.nbytes(plan) == 32 * len(starts)
+    assert all(not a.flags.writeable for a in tables._arrays(plan))
+    m = tables.plan(s.momentum_schedule(0.8, 0.9))
+    assert (m.low, m.high, m.inverted) == (0.8, 0.9, True)
+    # cycles doubling from 1 step: cycle k starts at 2**k - 1, the last at 2**63 - 1
+    doubling = tables.plan(cyclr.cosine_restarts(1.0, 1, cycle_mult=2)).starts
+    assert doubling.tolist() == [2**k - 1 for k in range(64)]
+
+
+@pytest.mark.parametrize("segment, cycles", [
+    (2_000_000, 1), (10**7 + 1, 2), (3 * 10**7, 2), (3 * 10**7 + 1, 3), (10**12, 17)])
+def test_a_finite_segment_keeps_only_the_cycles_it_reaches(segment, cycles):
+    r = cyclr.cosine_restarts(1.0, 10**7, min_lr=0.1, cycle_mult=2, amplitude_decay=0.5)
+    s = cyclr.chain((cyclr.constant(0.3), 5), (r, segment), cyclr.constant(0.2))
+    plan = tables.plan(s)
+    restarts = plan.pieces[1]
+    assert isinstance(restarts, tables.Restarts) and len(restarts.starts) == cycles
+    assert_plan_is_the_core(s, plan, [5 + segment + k for k in range(-3, 3)]
+                            + [5 + 10**7 * k for k in (1, 3, 7)])
+
+
+def test_short_growing_segments_are_tabulated_and_tails_kept_whole():
+    r = cyclr.cosine_restarts(1.0, 3, cycle_mult=2)
+    s = cyclr.chain((r, 1000), (cyclr.triangular(0.0, 1.0, 2**20), 2**22), r)
+    plan = tables.plan(s)
+    assert [type(p) for p in plan.pieces] == [tables.Table, tables.Periodic, tables.Restarts]
+    assert len(plan.pieces[2].starts) == len(tables.plan(r).starts)
+    assert_plan_is_the_core(s, plan, [1000 + 2**22 + k for k in range(-2, 50)])
+
+
+def test_growing_restarts_beyond_the_budget_are_refused_naming_their_arguments():
+    r = cyclr.cosine_restarts(1.0, 1, cycle_mult=1.000035)       # about 950,000 cycles
+    assert tables.nbytes(tables.plan(r)) <= tables.MAX_TABLE_BYTES
+    s = cyclr.chain((r, 2**61), (r, 2**61), r)
+    peak, error = peak_bytes(lambda: tables.plan(s))
+    assert isinstance(error, ValueError) and peak < 2**20
+    assert re.search(r"first_cycle=1, cycle_mult=1\.000035.*64 MiB limit", str(error))
+
+
 @pytest.mark.parametrize("s, kind", [
     (cyclr.constant(0.25), tables.Table),
     (cyclr.decay(1.0, 0.5, 2.5), tables.Table),
@@ -149,6 +258,10 @@ def test_fractional_heights_are_the_core_heights_at_fractional_offsets():
     (cyclr.exponential(0.1, 0.99), tables.Periodic),
     (cyclr.step_decay(0.1, 0.5, 10), tables.Periodic),
     (cyclr.chain((cyclr.constant(0.1), 3), cyclr.exponential(0.1, 0.9)), tables.Piecewise),
+    (cyclr.cosine_restarts(0.1, 10), tables.Periodic),
+    (cyclr.cosine_restarts(0.1, 10, cycle_mult=2), tables.Restarts),
+    (cyclr.cosine_restarts(0.1, 10, cycle_mult=1.5).momentum_schedule(0.85, 0.95),
+     tables.Restarts),
 ], ids=repr)
 def test_plan_kinds(s, kind):
     assert type(tables.plan(s)) is kind
@@ -361,6 +474,7 @@ def test_a_cycle_that_is_no_dyadic_fraction_is_refused_naming_the_step_size(s):
     (cyclr.exp_range(0.0, 1e39, 4, gamma=0.9), "max_lr=1e+39"),
     (cyclr.triangular(0.1, 1.0, 4).momentum_schedule(0.1, 1e39), "max_momentum=1e+39"),
     (cyclr.exponential(1e300, 0.5), "lr=1e+300"),
+    (cyclr.cosine_restarts(1e39, 10, cycle_mult=2), "max_lr=1e+39"),
     (cyclr.step_decay(1e300, 0.5, 3), "lr=1e+300"),
 ], ids=repr)
 def test_values_beyond_float32_are_refused_not_read_as_inf(s, name):
