@@ -7,6 +7,7 @@ of them evaluates a schedule. matplotlib is imported only when a plot is asked f
 from __future__ import annotations
 
 import re
+import textwrap
 
 import numpy as np
 
@@ -113,6 +114,25 @@ def envelope(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     return steps, values[steps]
 
 
+# Width of a character of the title (matplotlib's "medium", 10 pt, at 100 dpi), a
+# little wide for DejaVu Sans so that a wrapped line never runs past the figure.
+_TITLE_CHAR_PX = 7
+
+
+def fit_title(title: str, width: int) -> str:
+    """``title`` wrapped at spaces into lines that fit a plot ``width`` pixels wide
+    (a chain's ``repr`` is longer than a small figure).
+
+    Examples:
+        >>> print(fit_title("chain((linear(0.0, 0.1, 500), 500), cosine(0.1, 0.0, 4500))",
+        ...                 300))
+        chain((linear(0.0, 0.1, 500), 500),
+        cosine(0.1, 0.0, 4500))
+    """
+    columns = max(20, (width - 20) // _TITLE_CHAR_PX)
+    return textwrap.fill(title, columns, break_long_words=False, break_on_hyphens=False)
+
+
 def write_plot(stream, lrs: np.ndarray, *, size: tuple[int, int], title: str,
                fmt: str = "png", value_label: str = "learning rate",
                momentum: np.ndarray | None = None, marks=()) -> None:
@@ -148,7 +168,7 @@ def write_plot(stream, lrs: np.ndarray, *, size: tuple[int, int], title: str,
     # collide with the title in small figures.
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
     ax.grid(True, alpha=0.3)
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(fit_title(title, width), fontsize="medium")
     if momentum is not None:
         twin = ax.twinx()
         twin.plot(*envelope(momentum, 2 * width), color="tab:orange", linewidth=1.2)

@@ -23,20 +23,25 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
+import inspect
 import json
 import math
 import os
+import re
 import shutil
 import sys
+import types
+import typing
 import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__, _files, _render, demo, policies
 from .advice import PAPER_EPOCHS_PER_HALF_CYCLE, iterations_per_epoch, suggest_step_size
-from .schedules import Chain, Constant, Cyclic, Decay, Momentum, OneCycle, StepDecay
 from .serialize import fill_nulls, from_dict
 
 MAX_STEPS = 10_000_000
@@ -47,22 +52,20 @@ PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg",
                 ".jpeg": "jpeg"}
 DEFAULT_CYCLES = 4
 DEFAULT_OPEN_STEPS = 1000
+# A schedule that holds one value from step 0 has nothing to draw over time; a
+# hundred steps make its sparkline and plot readable.
+DEFAULT_FLAT_STEPS = 100
 _LISTED_ENDS = 12
 
-# Per policy: the options it requires and the ones it also accepts (by argparse dest).
-_POLICY_OPTIONS = {
-    "triangular": (("base_lr", "max_lr", "step_size"), ("step_size_down", "shape")),
-    "triangular2": (("base_lr", "max_lr", "step_size"), ("step_size_down", "shape")),
-    "exp_range": (("base_lr", "max_lr", "step_size", "gamma"),
-                  ("step_size_down", "shape", "scale_mode")),
-    "one_cycle": (("max_lr", "total_steps"),
-                  ("pct_start", "anneal", "div_factor", "final_div_factor", "three_phase")),
-    "constant": (("lr",), ()),
-    "decay": (("max_lr", "base_lr"), ("decay_steps",)),
-    "exponential": (("lr", "gamma"), ()),
-    "step_decay": (("lr", "gamma", "step_size"), ()),
-}
-_SCHEDULE_DESTS = sorted({d for req, opt in _POLICY_OPTIONS.values() for d in req + opt})
+# A constructor parameter whose name an option of ``show`` itself already has goes by
+# another name: the anneal length ``steps`` of decay, linear and cosine is
+# --decay-steps, since --steps is how many steps to show. When such a parameter is
+# required and not given, the option of its own name stands in for it.
+_RENAMED = {"steps": "decay_steps"}
+# The argparse dests of show's own options, which no constructor parameter may take.
+_SHOW_DESTS = frozenset({"policy", "from_file", "steps", "momentum", "width", "plot",
+                         "size", "csv", "run", "subparser", "policy_options",
+                         "command"})
 
 
 class UsageError(Exception):
@@ -99,6 +102,161 @@ def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
+# ---------------------------------------------------------------- policy options
+
+@dataclasses.dataclass(frozen=True)
+class PolicyOption:
+    """One parameter of a policy's constructor, as an option of ``cyclr show``.
+
+    Attributes:
+        param: the constructor's name for it.
+        dest: argparse's name; the option is ``--dest`` with dashes.
+        kind: ``"number"`` (int or float as typed), ``"int"``, ``"choice"`` (a
+            ``Literal``) or ``"flag"`` (a bool).
+        choices: the values a choice takes.
+        required: the parameter has no default.
+        default: its default, when it has one.
+        positional: the parameter is positional-only.
+    """
+
+    param: str
+    dest: str
+    kind: str
+    choices: tuple = ()
+    required: bool = True
+    default: typing.Any = None
+    positional: bool = False
+
+    @property
+    def flag(self) -> str:
+        return _flag(self.dest)
+
+
+def _option_kind(hint) -> tuple[str | None, tuple]:
+    """The option kind of a resolved type hint, and its choices; None for a type the
+    command line cannot give (a function, a schedule)."""
+    if typing.get_origin(hint) is typing.Literal:
+        values = typing.get_args(hint)
+        return ("choice", values) if all(isinstance(x, str) for x in values) else (None, ())
+    if hint is bool:
+        return "flag", ()
+    if hint is int:
+        return "int", ()
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = set(typing.get_args(hint))
+    else:
+        members = {hint}
+    if members & {int, float} and members <= {int, float, type(None)}:
+        return "number", ()
+    return None, ()
+
+
+def policy_options(name: str, constructor) -> tuple[PolicyOption, ...]:
+    """The ``show`` options of a constructor, read from its signature: a parameter
+    without a default is required, a ``Literal`` gives the choices, a bool becomes a
+    flag (``--three-phase``), and the option is the parameter's name with dashes
+    (``_RENAMED`` says where it is not).
+
+    An optional parameter of a type the command line cannot give (a ``scale_fn``) is
+    left out.
+
+    Raises:
+        TypeError: for a required parameter the command line cannot give, or one that
+            would take the name of an option of ``show`` itself, naming both.
+    """
+    hints = typing.get_type_hints(constructor)
+    options = []
+    for p in inspect.signature(constructor).parameters.values():
+        required = p.default is inspect.Parameter.empty
+        variadic = p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        kind, choices = (None, ()) if variadic else _option_kind(hints.get(p.name))
+        if kind is None:
+            if required and not variadic:
+                raise TypeError(f"cyclr show cannot offer {name}: its parameter {p.name!r} "
+                                f"({hints.get(p.name, p.annotation)!r}) is required and is "
+                                f"not a number, an int, a bool or a Literal of strings")
+            continue
+        dest = _RENAMED.get(p.name, p.name)
+        if dest in _SHOW_DESTS:
+            raise TypeError(f"cyclr show cannot offer {name}: its parameter {p.name!r} "
+                            f"has the name of show's own option {_flag(dest)}; give it "
+                            f"another in cyclr.cli._RENAMED")
+        options.append(PolicyOption(p.name, dest, kind, tuple(choices), required,
+                                    None if required else p.default,
+                                    p.kind is p.POSITIONAL_ONLY))
+    return tuple(options)
+
+
+def _all_policy_options() -> dict[str, tuple[PolicyOption, ...]]:
+    # Read on every parse, not at import: a policy registered later shows up too.
+    return {name: policy_options(name, f) for name, f in policies.POLICIES.items()}
+
+
+def _arg_docs(function, depth: int = 0) -> dict[str, str]:
+    """Each parameter's description in ``function``'s Google-style ``Args:`` section,
+    first sentence only, following "as for :func:`other`" to ``other``'s own."""
+    docs: dict[str, str] = {}
+    names: list[str] = []
+    lines = (inspect.getdoc(function) or "").splitlines()
+    if "Args:" not in lines:
+        return docs
+    for line in lines[lines.index("Args:") + 1:]:
+        if line and not line.startswith(" "):
+            break                                   # the next section
+        entry = re.match(r"^ {4}(\w[\w, ]*):\s*(.*)$", line)
+        if entry:
+            names = [n.strip() for n in entry.group(1).split(",")]
+            for n in names:
+                docs[n] = entry.group(2)
+        elif line.strip():
+            for n in names:
+                docs[n] += " " + line.strip()
+    for n, text in docs.items():
+        see = re.fullmatch(r"as for :func:`(\w+)`\.?", text)
+        other = getattr(policies, see.group(1), None) if see else None
+        if other is not None and depth < 3:
+            text = _arg_docs(other, depth + 1).get(n, "")
+        text = re.split(r"\.(?:\s|$)", _plain(text))[0]
+        docs[n] = text
+    return docs
+
+
+def _plain(text: str) -> str:
+    """reST literals as help text shows them: ``"cos"`` as "cos", ``steps`` as `steps`."""
+    return text.replace('``"', '"').replace('"``', '"').replace("``", "`")
+
+
+def _option_help(options: list[tuple[str, PolicyOption]]) -> str:
+    """The help of one option: what each policy taking it says it is, policies that
+    say the same grouped."""
+    said: dict[str, list[str]] = {}
+    for name, option in options:
+        text = _arg_docs(policies.POLICIES[name]).get(option.param, "") or option.param
+        if not option.required and option.kind != "flag" and option.default is not None:
+            text += f" (default {option.default!r})"
+        said.setdefault(text, []).append(name)
+    help_ = "; ".join(f"{', '.join(names)}: {text}" for text, names in said.items())
+    renamed = {o.param for _, o in options if o.param != o.dest}
+    if renamed:
+        help_ += (f". The functions' {', '.join(map(repr, sorted(renamed)))}, renamed "
+                  f"for --steps (the steps shown), which stands in when this is not given")
+    # argparse formats help with %: a literal percent sign is doubled.
+    return help_.replace("%", "%%")
+
+
+def _renamed_users(table) -> dict[tuple[str, str], list[str]]:
+    users: dict[tuple[str, str], list[str]] = {}
+    for name, options in table.items():
+        for o in options:
+            if o.param != o.dest:
+                users.setdefault((o.param, o.dest), []).append(name)
+    return users
+
+
+def _policy_usage(name: str, options) -> str:
+    return f"{name}: " + " ".join(o.flag if o.required else f"[{o.flag}]" for o in options)
+
+
 # ---------------------------------------------------------------- argument parsing
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_show(commands) -> None:
+    table = _all_policy_options()
     show = commands.add_parser(
         "show", help="summarize, sparkline, plot or tabulate a schedule",
         description="Summarize a schedule (cycles, min/max LR, the steps where cycles "
@@ -124,52 +283,51 @@ def _add_show(commands) -> None:
                     "(--plot) or write its values (--csv). Give a POLICY with its options, "
                     "or --from FILE with a description written by Schedule.to_dict() "
                     "(JSON, or TOML for a .toml file; chains are expressed this way).",
-        epilog="Each policy takes: " + "; ".join(
-            f"{name}: " + " ".join(_flag(d) for d in req)
-            + "".join(f" [{_flag(d)}]" for d in opt)
-            for name, (req, opt) in _POLICY_OPTIONS.items()))
-    show.add_argument("policy", nargs="?", choices=list(_POLICY_OPTIONS), metavar="POLICY",
-                      help="one of: " + ", ".join(_POLICY_OPTIONS))
+        epilog="Each policy takes the arguments of the cyclr function of its name, "
+               "as options: " + "; ".join(_policy_usage(name, options)
+                                          for name, options in table.items())
+               + "".join(f". The {param!r} of {', '.join(names)} is {_flag(dest)}, "
+                         f"since {_flag(param)} is show's own option; without {_flag(dest)}, "
+                         f"{_flag(param)} is both"
+                         for (param, dest), names in _renamed_users(table).items()) + ".")
+    show.add_argument("policy", nargs="?", choices=list(table), metavar="POLICY",
+                      help="one of: " + ", ".join(table))
     show.add_argument("--from", dest="from_file", metavar="FILE", type=Path,
                       help="read the schedule from a to_dict() description (JSON or .toml) "
                            "instead of POLICY")
-    cyc = show.add_argument_group("cyclic policies (triangular, triangular2, exp_range)")
-    cyc.add_argument("--base-lr", type=_number, metavar="LR", help="lower LR bound")
-    cyc.add_argument("--max-lr", type=_number, metavar="LR",
-                     help="upper LR bound (one_cycle: the peak; decay: the start)")
-    cyc.add_argument("--step-size", type=_number, metavar="STEPS",
-                     help="steps in a half cycle (step_decay: steps between drops)")
-    cyc.add_argument("--step-size-down", type=_number, metavar="STEPS",
-                     help="steps in the falling half (default: --step-size)")
-    cyc.add_argument("--shape", choices=["linear", "welch", "hann"],
-                     help="window: linear (triangular), welch (parabolic) or hann "
-                          "(sinusoidal); default linear")
-    cyc.add_argument("--gamma", type=_number,
-                     help="exp_range, exponential, step_decay: decay factor in (0, 1]")
-    cyc.add_argument("--scale-mode", choices=["iterations", "cycle"],
-                     help="exp_range: decay per step (default) or per cycle")
-    one = show.add_argument_group("one_cycle")
-    one.add_argument("--total-steps", type=int, metavar="N", help="length of the cycle")
-    one.add_argument("--pct-start", type=_number, metavar="P",
-                     help="fraction of steps spent rising (default 0.3)")
-    one.add_argument("--anneal", choices=["cos", "linear"], help="default cos")
-    one.add_argument("--div-factor", type=_number, metavar="X",
-                     help="initial LR = max_lr / X (default 25)")
-    one.add_argument("--final-div-factor", type=_number, metavar="X",
-                     help="final LR = initial LR / X (default 1e4)")
-    one.add_argument("--three-phase", action="store_true", default=None,
-                     help="come back down to the initial LR before annealing")
-    base = show.add_argument_group("baselines (constant, decay, exponential, step_decay)")
-    base.add_argument("--lr", type=_number, help="the (starting) LR")
-    base.add_argument("--decay-steps", type=_number, metavar="STEPS",
-                      help="decay: steps from --max-lr down to --base-lr (default --steps)")
+    by_dest: dict[str, list[tuple[str, PolicyOption]]] = {}
+    for name, options in table.items():
+        for option in options:
+            by_dest.setdefault(option.dest, []).append((name, option))
+    group = show.add_argument_group(
+        "policy options", "each says which policies take it and what it is for them")
+    for dest, users in by_dest.items():
+        kinds = {option.kind for _, option in users}
+        if len(kinds) > 1:
+            raise TypeError(f"{_flag(dest)} would be {' and '.join(sorted(kinds))} for "
+                            f"different policies ({', '.join(n for n, _ in users)})")
+        kind = kinds.pop()
+        keywords: dict = {"dest": dest, "help": _option_help(users)}
+        if kind == "flag":
+            on_by_default = any(o.default is True for _, o in users)
+            keywords.update(action=argparse.BooleanOptionalAction if on_by_default
+                            else "store_true", default=None)
+        elif kind == "choice":
+            # Every policy's choices; each policy's own are checked once it is known.
+            keywords["choices"] = list(dict.fromkeys(c for _, o in users for c in o.choices))
+        else:
+            keywords.update(type=int if kind == "int" else _number, metavar=dest.upper())
+        group.add_argument(_flag(dest), **keywords)
     out = show.add_argument_group("output")
     out.add_argument("--steps", type=int, metavar="N",
-                     help=f"steps to show (default: {DEFAULT_CYCLES} cycles of a cyclic "
-                          f"schedule, the whole of a finite one, else {DEFAULT_OPEN_STEPS})")
+                     help=f"steps to show (default: the whole of a schedule that "
+                          f"settles, {DEFAULT_FLAT_STEPS} of one that never changes, "
+                          f"{DEFAULT_CYCLES} cycles of one that cycles on, else "
+                          f"{DEFAULT_OPEN_STEPS})")
     out.add_argument("--momentum", type=float, nargs=2, metavar=("BASE", "MAX"),
-                     help="also show cyclical momentum between BASE and MAX (cyclic and "
-                          "one_cycle schedules, and chains of them)")
+                     help="also show cyclical momentum between BASE and MAX (schedules "
+                          "that cycle: cyclic, one_cycle, cosine_restarts, and chains of "
+                          "them)")
     out.add_argument("--width", type=int, metavar="COLUMNS",
                      help="sparkline width (default: the terminal's, at most 100)")
     out.add_argument("--plot", "--png", dest="plot", type=Path, metavar="FILE",
@@ -179,7 +337,7 @@ def _add_show(commands) -> None:
                      help="plot size in pixels, at 100 dpi (default 800x400)")
     out.add_argument("--csv", metavar="FILE",
                      help="write step,lr[,momentum] per step ('-' for standard output)")
-    show.set_defaults(run=run_show, subparser=show)
+    show.set_defaults(run=run_show, subparser=show, policy_options=table)
 
 
 def _add_stepsize(commands) -> None:
@@ -277,7 +435,9 @@ def schedule_from_args(args):
 
 
 def _schedule_from_args(args):
-    given = [d for d in _SCHEDULE_DESTS if getattr(args, d) is not None]
+    table = args.policy_options
+    dests = list(dict.fromkeys(o.dest for options in table.values() for o in options))
+    given = [d for d in dests if getattr(args, d, None) is not None]
     if args.from_file is not None:
         if args.policy is not None or given:
             extra = [args.policy] if args.policy else []
@@ -285,28 +445,32 @@ def _schedule_from_args(args):
                              f"got {' '.join(extra + [_flag(d) for d in given])}")
         return load_schedule(args.from_file)
     if args.policy is None:
-        raise UsageError("give a POLICY (one of " + ", ".join(_POLICY_OPTIONS)
-                         + ") or --from FILE")
-    required, optional = _POLICY_OPTIONS[args.policy]
-    missing = [_flag(d) for d in required if getattr(args, d) is None]
+        raise UsageError("give a POLICY (one of " + ", ".join(table) + ") or --from FILE")
+    options = table[args.policy]
+    positional, keywords, missing = [], {}, []
+    for option in options:
+        value = getattr(args, option.dest)
+        if value is None and option.required and option.dest != option.param:
+            value = getattr(args, option.param, None)     # --steps for --decay-steps
+        if value is None:
+            if option.required:
+                missing.append(option.flag if option.dest == option.param
+                               else f"{option.flag} (or {_flag(option.param)})")
+            continue
+        if option.kind == "choice" and value not in option.choices:
+            raise UsageError(f"{args.policy}: {option.flag} must be one of "
+                             f"{', '.join(option.choices)}, got {value!r}")
+        if option.positional:
+            positional.append(value)
+        else:
+            keywords[option.param] = value
     if missing:
         raise UsageError(f"{args.policy} needs {' '.join(missing)}")
-    unused = [_flag(d) for d in given if d not in required + optional]
+    unused = [_flag(d) for d in given if d not in {o.dest for o in options}]
     if unused:
         raise UsageError(f"{args.policy} does not take {' '.join(unused)}")
-    kw = {d: getattr(args, d) for d in required + optional if getattr(args, d) is not None}
     try:
-        if args.policy == "decay":
-            steps = kw.pop("decay_steps", args.steps)
-            if steps is None:
-                raise UsageError("decay needs --decay-steps (or --steps)")
-            return policies.decay(kw["max_lr"], kw["base_lr"], steps)
-        if args.policy in ("triangular", "triangular2", "exp_range"):
-            positional = (kw.pop("base_lr"), kw.pop("max_lr"), kw.pop("step_size"))
-            return getattr(policies, args.policy)(*positional, **kw)
-        if args.policy == "one_cycle":
-            return policies.one_cycle(kw.pop("max_lr"), kw.pop("total_steps"), **kw)
-        return getattr(policies, args.policy)(**kw)
+        return policies.POLICIES[args.policy](*positional, **keywords)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
 
@@ -365,35 +529,42 @@ def load_schedule(path: Path):
         raise UsageError(f"--from {str(path)!r}: {reason}", usage=False) from None
 
 
-def natural_length(schedule) -> int:
-    """How many steps ``show`` displays by default: a few whole cycles of a cyclic
-    schedule, the whole of a finite one, otherwise a fixed number of steps."""
-    if isinstance(schedule, Momentum):
-        return natural_length(schedule.params["schedule"])
-    if isinstance(schedule, Cyclic):
-        return schedule.steps_for_cycles(DEFAULT_CYCLES)
-    if isinstance(schedule, OneCycle):
-        return schedule.params["total_steps"]
-    if isinstance(schedule, Decay):
-        return math.ceil(schedule.params["steps"]) + 1
-    if isinstance(schedule, StepDecay):
-        return math.ceil(DEFAULT_CYCLES * schedule.params["step_size"])
-    if isinstance(schedule, Chain):
-        segments = schedule.params["segments"]
-        finite = sum(n for _, n in segments if n is not None)
-        last, last_steps = segments[-1]
-        return finite if last_steps is not None else finite + natural_length(last)
-    if isinstance(schedule, Constant):
-        return 100
-    return DEFAULT_OPEN_STEPS
+def default_length(schedule) -> int | None:
+    """How many steps ``show`` displays without ``--steps``, as the schedule says:
 
+    - the whole of a schedule that settles (``natural_length()``; one that never
+      changes is shown over ``DEFAULT_FLAT_STEPS``);
+    - ``DEFAULT_CYCLES`` cycles of one with a ``cycle_length``, exactly;
+    - else up to its ``DEFAULT_CYCLES``-th cycle end, looked for up to ``MAX_STEPS``
+      (a run whose cycles stop before that many: its last end, then
+      ``DEFAULT_OPEN_STEPS`` more);
+    - else, for a schedule without cycles, ``DEFAULT_OPEN_STEPS``.
 
-def _is_cyclical(schedule) -> bool:
-    if isinstance(schedule, Momentum):
-        return True
-    if isinstance(schedule, Chain):
-        return any(_is_cyclical(s) for s, _ in schedule.params["segments"])
-    return isinstance(schedule, (Cyclic, OneCycle))
+    Returns:
+        The length, which may exceed ``MAX_STEPS``; None for a cyclical schedule whose
+        first cycle does not end within ``MAX_STEPS``.
+    """
+    settles = schedule.natural_length()
+    if settles is not None:
+        return settles if settles > 1 else DEFAULT_FLAT_STEPS
+    length = getattr(schedule, "cycle_length", None)
+    if length is not None:
+        # Exact for a float length too: a float is a fraction with a power-of-two
+        # denominator.
+        return math.ceil(DEFAULT_CYCLES * Fraction(length))
+    horizon, ends = 1, np.empty(0, np.int64)
+    while True:
+        # Each call returns at most `horizon` steps, and the search stops at the
+        # first horizon holding enough of them: bounded by MAX_STEPS int64s.
+        ends = schedule.cycle_ends(horizon)
+        if ends.size >= DEFAULT_CYCLES:
+            return int(ends[DEFAULT_CYCLES - 1])
+        if horizon >= MAX_STEPS:
+            break
+        horizon = min(4 * horizon, MAX_STEPS)
+    if ends.size:
+        return int(ends[-1]) + DEFAULT_OPEN_STEPS
+    return None if schedule.is_cyclical else DEFAULT_OPEN_STEPS
 
 
 def check_outputs(args) -> str | None:
@@ -441,14 +612,15 @@ def _steps_to_show(args, schedule) -> int:
         if not 1 <= args.steps <= MAX_STEPS:
             raise UsageError(f"--steps must be between 1 and {MAX_STEPS}, got {args.steps}")
         return args.steps
-    n = natural_length(schedule)
-    if n > MAX_STEPS:
+    n = default_length(schedule)
+    if n is None or n > MAX_STEPS:
         # The user asked for no length: say which default ran over, and what to pass.
+        amount = f"more than {MAX_STEPS}" if n is None else str(n)
         raise UsageError(
             f"by default show draws {DEFAULT_CYCLES} cycles of a cyclic schedule or the "
-            f"whole of a finite one, {n} steps for this one, more than the {MAX_STEPS} "
-            f"it draws at most; pass --steps N (1 <= N <= {MAX_STEPS}) to show the first "
-            f"N steps")
+            f"whole of a finite one, {amount} steps for this one, more than the "
+            f"{MAX_STEPS} it draws at most; pass --steps N (1 <= N <= {MAX_STEPS}) to "
+            f"show the first N steps")
     return n
 
 
@@ -473,7 +645,7 @@ def run_show(args) -> int:
     if args.width is not None and args.width < 1:
         raise UsageError(f"--width must be >= 1, got {args.width}")
 
-    label = "momentum" if isinstance(schedule, Momentum) else "lr"
+    label = "momentum" if schedule.type_name == "momentum" else "lr"
     values = schedule.array(n)
     moms = None if momentum is None else momentum.array(n)
     try:
@@ -487,7 +659,7 @@ def run_show(args) -> int:
     out = sys.stdout
     csv_to_stdout = args.csv == "-"
     report = sys.stderr if csv_to_stdout else out
-    for line in summary_lines(schedule, label, values, moms, ends, _is_cyclical(schedule)):
+    for line in summary_lines(schedule, label, values, moms, ends, schedule.is_cyclical):
         print(line, file=report)
     width = args.width or min(100, shutil.get_terminal_size((80, 24)).columns - 2)
     ascii_only = not _render.can_encode("▁█", getattr(report, "encoding", None))
@@ -543,9 +715,9 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
     lo, hi = int(np.argmin(values)), int(np.argmax(values))
     rows = [("schedule", _short(repr(schedule), 200)),
             ("steps", f"0 .. {n - 1} ({n} steps)")]
-    if isinstance(schedule, Cyclic):
-        rows.append(("cycles", f"{schedule.num_cycles(n):g} of {schedule.cycle_length:g} "
-                               f"steps"))
+    length = getattr(schedule, "cycle_length", None)
+    if length is not None:
+        rows.append(("cycles", f"{n / length:g} of {length:g} steps"))
     elif cyclical:
         rows.append(("cycles", f"{len(ends)} complete"))
     else:
@@ -554,10 +726,14 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
         listed = ", ".join(str(int(e)) for e in ends[:_LISTED_ENDS])
         if len(ends) > _LISTED_ENDS:
             listed += f", ... ({len(ends)} in all)"
-        where = ("the LR is back at its minimum" if label == "lr"
-                 else "the momentum is back at its maximum")
+        name, low = ("LR", "lowest") if label == "lr" else ("momentum", "highest")
+        if _restarts(values, ends, rising=label == "lr"):
+            where = f"the {name} restarts: stop training at one, after its {low} value"
+        else:
+            where = (f"the {name} is back at its {'minimum' if label == 'lr' else 'maximum'}"
+                     f": stop training at one")
         rows.append(("cycle ends", (listed or "none within the steps shown")
-                     + (f"  (steps where {where}: stop training at one)" if len(ends) else "")))
+                     + (f"  (steps where {where})" if len(ends) else "")))
     rows += [(f"min {label}", f"{values[lo]:.6g} at step {lo}"),
              (f"max {label}", f"{values[hi]:.6g} at step {hi}"),
              (f"final {label}", f"{values[-1]:.6g} at step {n - 1}")]
@@ -566,6 +742,16 @@ def summary_lines(schedule, label, values, moms, ends, cyclical) -> list[str]:
     rows.append(("sparkline", f"{values.min():.6g} .. {values.max():.6g}, step 0 on the "
                               f"left"))
     return [f"{key:<10}  {value}" for key, value in rows]
+
+
+def _restarts(values, ends, rising: bool) -> bool:
+    """Whether the value jumps back at every cycle end shown (warm restarts), rather
+    than arriving at its low point there."""
+    inside = ends[ends < values.size]
+    if not inside.size:
+        return False
+    jump = values[inside] - values[inside - 1]
+    return bool(np.all(jump > 0) if rising else np.all(jump < 0))
 
 
 # ---------------------------------------------------------------- cyclr stepsize

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import _validate as v
 from .schedules import (
@@ -413,6 +413,25 @@ def chain(*segments: Segment | list[Segment]) -> Chain:
     return Chain(parts)
 
 
-__all__ = ["Schedule", "chain", "constant", "cosine", "cosine_restarts", "cyclic", "decay",
-           "exp_range", "exponential", "linear", "one_cycle", "step_decay", "triangular",
-           "triangular2"]
+#: What ``cyclr show POLICY`` offers: every constructor users call by name (not
+#: ``cyclic``, whose ``scale_fn`` is code, nor ``chain``, which takes schedules). The
+#: command reads each one's signature for its options, so a policy added here shows
+#: up there with nothing else to change.
+POLICIES: dict[str, Callable[..., Schedule]] = {
+    "triangular": triangular,
+    "triangular2": triangular2,
+    "exp_range": exp_range,
+    "one_cycle": one_cycle,
+    "constant": constant,
+    "decay": decay,
+    "exponential": exponential,
+    "step_decay": step_decay,
+    "linear": linear,
+    "cosine": cosine,
+    "cosine_restarts": cosine_restarts,
+}
+
+
+__all__ = ["POLICIES", "Schedule", "chain", "constant", "cosine", "cosine_restarts", "cyclic",
+           "decay", "exp_range", "exponential", "linear", "one_cycle", "step_decay",
+           "triangular", "triangular2"]

@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Literal
 
 import numpy as np
 import pytest
@@ -125,6 +126,21 @@ BAD = [
     (["show", "constant", "--lr", "0.1", "--png", "x.png", "--size", "20x20"],
      "size width must be between"),
     (["show", "decay", "--max-lr", "1", "--base-lr", "0.1"], "decay needs --decay-steps"),
+    (["show", "cosine_restarts", "--max-lr", "0.1"], "cosine_restarts needs --first-cycle"),
+    (["show", "cosine", "--start-lr", "1", "--end-lr", "0"],
+     "cosine needs --decay-steps (or --steps)"),
+    (["show", "linear", "--start-lr", "0", "--end-lr", "1", "--decay-steps", "5",
+      "--first-cycle", "3"], "linear does not take --first-cycle"),
+    (["show", "cosine_restarts", "--max-lr", "1", "--first-cycle", "4", "--shape", "hann"],
+     "cosine_restarts does not take --shape"),
+    (["show", "one_cycle", "--max-lr", "1", "--total-steps", "10", "--anneal", "cosine"],
+     "argument --anneal: invalid choice: 'cosine'"),
+    (["show", "cosine_restarts", "--max-lr", "1", "--first-cycle", "4", "--cycle-mult",
+      "0.5"], "cycle_mult must be >= 1, got 0.5"),
+    (["show", "cosine_restarts", "--max-lr", "0.1", "--first-cycle", "4", "--min-lr",
+      "0.2"], "max_lr must be >= min_lr, got min_lr=0.2, max_lr=0.1"),
+    (["show", "linear", "--start-lr", "0", "--end-lr", "1", "--decay-steps", "0"],
+     "steps must be > 0, got 0"),
     (["stepsize", "--batch-size", "10"], "the following arguments are required: --examples"),
     (["stepsize", "--examples", "100", "--batch-size", "0"],
      "batch_size must be an integer >= 1, got 0"),
@@ -183,7 +199,9 @@ POLICIES = {
               (0.5, 4), (1.0, 0), (0.5, 4), None),
     "exponential": (["--lr", "1", "--gamma", "0.5", "--steps", "4"],
                     (0.125, 3), (1.0, 0), (0.125, 3), None),
-    "step_decay": (["--lr", "1", "--gamma", "0.5", "--step-size", "2"],
+    # Step decay has no cycles, so by default it shows DEFAULT_OPEN_STEPS like
+    # exponential (test_default_lengths); eight steps show three drops.
+    "step_decay": (["--lr", "1", "--gamma", "0.5", "--step-size", "2", "--steps", "8"],
                    (0.125, 6), (1.0, 0), (0.125, 7), None),
 }
 
@@ -242,6 +260,298 @@ def test_momentum_summary_sparkline_and_csv_column(tmp_path):
     assert data[0, 2] == 0.9 and data[4, 2] == 0.8
 
 
+# ---------------------------------------------------------------- warm restarts, warm-up, cosine
+
+def check_summary(stdout, schedule, n, label="lr"):
+    """The summary's numbers against the core's: the steps shown, where the minimum,
+    maximum and final values are (and the values, to the 6 digits printed), and the
+    cycle ends, which must be ``schedule.cycle_ends(n)``."""
+    s = summary(stdout)
+    assert s["steps"] == f"0 .. {n - 1} ({n} steps)"
+    values = schedule.array(n)
+    for key, step in (("min", int(np.argmin(values))), ("max", int(np.argmax(values))),
+                      ("final", n - 1)):
+        assert at(s[f"{key} {label}"]) == (float(f"{values[step]:.6g}"), step), key
+    ends = schedule.cycle_ends(n).tolist()
+    if schedule.is_cyclical:
+        listed = s["cycle ends"].split("  (")[0]
+        assert listed == (", ".join(map(str, ends)) or "none within the steps shown")
+    else:
+        assert "cycle ends" not in s
+        assert s["cycles"] == "none (not a cyclical schedule)"
+    return s
+
+
+def test_show_cosine_restarts_against_the_formula():
+    r = run("show", "cosine_restarts", "--max-lr", "1", "--first-cycle", "4",
+            "--cycle-mult", "2")
+    assert r.returncode == 0, r.stderr
+    s = check_summary(r.stdout, cyclr.cosine_restarts(1.0, 4, cycle_mult=2), 60)
+    assert s["schedule"] == "cosine_restarts(1.0, 4, cycle_mult=2)"
+    # Cycles of 4, 8, 16 and 32 steps: four of them by default, restarting at each end.
+    assert s["cycles"] == "4 complete"
+    assert s["cycle ends"] == ("4, 12, 28, 60  (steps where the LR restarts: stop "
+                               "training at one, after its lowest value)")
+    assert at(s["max lr"]) == (1.0, 0)
+    low = 0.5 * (1 + np.cos(np.pi * 31 / 32))        # the last step of the 32-step cycle
+    assert at(s["min lr"]) == (float(f"{low:.6g}"), 59)
+
+
+def test_show_cosine_restarts_with_a_float_cycle_mult_and_momentum(tmp_path):
+    out = tmp_path / "v.csv"
+    r = run("show", "cosine_restarts", "--max-lr", "0.1", "--first-cycle", "10",
+            "--cycle-mult", "1.5", "--min-lr", "0.001", "--amplitude-decay", "0.5",
+            "--momentum", "0.85", "0.95", "--csv", out)
+    assert r.returncode == 0, r.stderr
+    schedule = cyclr.cosine_restarts(0.1, 10, min_lr=0.001, cycle_mult=1.5,
+                                     amplitude_decay=0.5)
+    # Cycles start at 10, 25, 47.5 and 81.25: the first whole steps at or after.
+    s = check_summary(r.stdout, schedule, 82)
+    assert s["cycle ends"].startswith("10, 25, 48, 82  (steps where the LR restarts")
+    momentum = schedule.momentum_schedule(0.85, 0.95).array(82)
+    assert s["momentum"] == f"0.85 .. {momentum.max():.6g}"   # 0.95 only past the end
+    assert r.stdout.count("(momentum)") == 1
+    header, data = read_csv(out.read_text())
+    assert header == ["step", "lr", "momentum"]
+    np.testing.assert_array_equal(data[:, 1], schedule.array(82))
+    np.testing.assert_array_equal(data[:, 2], momentum)
+    # Momentum is low where the LR restarts high, and the restarts' peaks halve.
+    assert data[0, 2] == 0.85 and data[10, 2] > 0.85
+    assert data[10, 1] == pytest.approx(0.001 + 0.099 * 0.5)
+
+
+ANNEALS = {
+    "linear warm-up": (["linear", "--start-lr", "0", "--end-lr", "0.1", "--decay-steps",
+                        "10"], cyclr.linear(0.0, 0.1, 10), 11),
+    "cosine decay": (["cosine", "--start-lr", "0.1", "--end-lr", "0.001", "--decay-steps",
+                      "8"], cyclr.cosine(0.1, 0.001, 8), 9),
+    "fractional steps": (["cosine", "--start-lr", "1", "--end-lr", "0", "--decay-steps",
+                          "7.5"], cyclr.cosine(1.0, 0.0, 7.5), 9),
+    "--steps stands in": (["linear", "--start-lr", "1", "--end-lr", "0", "--steps", "5"],
+                          cyclr.linear(1.0, 0.0, 5), 5),
+}
+
+
+@pytest.mark.parametrize("case", list(ANNEALS))
+def test_show_linear_and_cosine(case, tmp_path):
+    args, schedule, n = ANNEALS[case]
+    out = tmp_path / "v.csv"
+    r = run("show", *args, "--csv", out)
+    assert r.returncode == 0, r.stderr
+    s = check_summary(r.stdout, schedule, n)
+    assert s["schedule"] == repr(schedule)
+    _, data = read_csv(out.read_text())
+    np.testing.assert_array_equal(data[:, 1], schedule.array(n))
+
+
+def test_linear_and_cosine_summaries_by_hand():
+    warm = summary(run("show", "linear", "--start-lr", "0", "--end-lr", "0.1",
+                       "--decay-steps", "10").stdout)
+    assert at(warm["min lr"]) == (0.0, 0) and at(warm["max lr"]) == (0.1, 10)
+    cos = summary(run("show", "cosine", "--start-lr", "0.1", "--end-lr", "0.001",
+                      "--decay-steps", "8").stdout)
+    # half way: end + (start - end) * (1 + cos(pi / 2)) / 2
+    assert at(cos["max lr"]) == (0.1, 0) and at(cos["final lr"]) == (0.001, 8)
+    stand_in = summary(run("show", "linear", "--start-lr", "1", "--end-lr", "0",
+                           "--steps", "5").stdout)
+    assert at(stand_in["final lr"]) == (0.2, 4)      # 1 - 4/5: shown up to step 4
+
+
+# The policy, its options, and the steps show draws by default: the whole of a schedule
+# that settles, 100 of one that never changes, four cycles, else 1000.
+DEFAULT_LENGTHS = [
+    (["triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "5"], 40),
+    (["triangular", "--base-lr", "0", "--max-lr", "1", "--step-size", "2.5",
+      "--step-size-down", "1.25"], 15),
+    (["one_cycle", "--max-lr", "1", "--total-steps", "100"], 100),
+    (["decay", "--max-lr", "1", "--base-lr", "0", "--decay-steps", "4"], 5),
+    (["linear", "--start-lr", "0", "--end-lr", "1", "--decay-steps", "10"], 11),
+    (["cosine", "--start-lr", "1", "--end-lr", "0", "--decay-steps", "9.5"], 11),
+    (["constant", "--lr", "1"], 100),
+    (["exponential", "--lr", "1", "--gamma", "0.99"], 1000),
+    (["step_decay", "--lr", "1", "--gamma", "0.5", "--step-size", "2"], 1000),
+    (["cosine_restarts", "--max-lr", "1", "--first-cycle", "4", "--cycle-mult", "2"], 60),
+    (["cosine_restarts", "--max-lr", "1", "--first-cycle", "2.5"], 10),
+]
+
+
+@pytest.mark.parametrize("args, n", DEFAULT_LENGTHS,
+                         ids=[" ".join(a[:1] + a[-2:]) for a, _ in DEFAULT_LENGTHS])
+def test_default_lengths(args, n):
+    r = run("show", *args)
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["steps"] == f"0 .. {n - 1} ({n} steps)"
+
+
+def test_a_restart_plot_marks_every_restart(tmp_path):
+    out = tmp_path / "r.svg"
+    r = run("show", "cosine_restarts", "--max-lr", "1", "--first-cycle", "4",
+            "--cycle-mult", "2", "--plot", out)
+    assert r.returncode == 0, r.stderr
+    # One dotted line per cycle end (4, 12, 28, 60); the grid is solid.
+    assert out.read_text().count("stroke-dasharray") == 4
+
+
+WARMUP = cyclr.linear(0.0, 0.1, 5)
+FROM_FILES = {
+    "linear": (cyclr.linear(0.0, 0.1, 10), 11),
+    "cosine": (cyclr.cosine(0.1, 0.0, 7.5), 9),
+    "cosine_restarts": (cyclr.cosine_restarts(0.1, 10, min_lr=0.001, cycle_mult=1.5), 82),
+    "warm-up + cosine": (cyclr.chain((WARMUP, 5), (cyclr.cosine(0.1, 0.0, 20), 20)), 25),
+    "warm-up + 1cycle": (cyclr.chain((WARMUP, 5), (cyclr.one_cycle(0.1, 30), 30)), 35),
+    # open-ended: the fourth restart of the tail, 5 + 4 * 10 steps in
+    "warm-up + restarts": (cyclr.chain((WARMUP, 5), cyclr.cosine_restarts(0.1, 10)), 45),
+}
+
+
+@pytest.mark.parametrize("case", list(FROM_FILES))
+def test_from_files_of_the_annealing_and_restart_types(case, tmp_path):
+    schedule, n = FROM_FILES[case]
+    path, out = tmp_path / "s.json", tmp_path / "v.csv"
+    path.write_text(json.dumps(schedule.to_dict()))
+    r = run("show", "--from", path, "--csv", out)
+    assert r.returncode == 0, r.stderr
+    s = check_summary(r.stdout, schedule, n)
+    assert s["schedule"] == repr(schedule)
+    _, data = read_csv(out.read_text())
+    np.testing.assert_array_equal(data[:, 1], schedule.array(n))
+
+
+def test_from_a_restarts_momentum_file_is_labelled_momentum(tmp_path):
+    schedule = cyclr.cosine_restarts(0.1, 4).momentum_schedule(0.85, 0.95)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(schedule.to_dict()))
+    r = run("show", "--from", path)
+    assert r.returncode == 0, r.stderr
+    s = check_summary(r.stdout, schedule, 16, label="momentum")
+    # At each restart the momentum drops back to its low, as the LR jumps to its peak.
+    assert s["cycle ends"] == ("4, 8, 12, 16  (steps where the momentum restarts: stop "
+                               "training at one, after its highest value)")
+
+
+# ---------------------------------------------------------------- options from signatures
+
+def test_policy_options_are_read_from_the_constructor_signature():
+    from cyclr.cli import PolicyOption, policy_options
+
+    assert policy_options("one_cycle", cyclr.one_cycle) == (
+        PolicyOption("max_lr", "max_lr", "number"),
+        PolicyOption("total_steps", "total_steps", "int"),
+        PolicyOption("pct_start", "pct_start", "number", required=False, default=0.3),
+        PolicyOption("anneal", "anneal", "choice", ("cos", "linear"), False, "cos"),
+        PolicyOption("div_factor", "div_factor", "number", required=False, default=25.0),
+        PolicyOption("final_div_factor", "final_div_factor", "number", required=False,
+                     default=1e4),
+        PolicyOption("three_phase", "three_phase", "flag", required=False, default=False))
+    # `steps` is show's display length: the constructors' own is --decay-steps.
+    assert [o.flag for o in policy_options("cosine", cyclr.cosine)] == [
+        "--start-lr", "--end-lr", "--decay-steps"]
+    restarts = policy_options("cosine_restarts", cyclr.cosine_restarts)
+    assert [(o.flag, o.required) for o in restarts] == [
+        ("--max-lr", True), ("--first-cycle", True), ("--min-lr", False),
+        ("--cycle-mult", False), ("--amplitude-decay", False)]
+
+
+def test_every_registered_policy_is_offered_with_its_required_options(capsys):
+    import inspect
+
+    from cyclr.policies import POLICIES
+
+    assert {"linear", "cosine", "cosine_restarts", "triangular", "one_cycle"} <= set(POLICIES)
+    assert main(["show", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for name, constructor in POLICIES.items():
+        assert name in help_text
+        required = [p.name for p in inspect.signature(constructor).parameters.values()
+                    if p.default is inspect.Parameter.empty]
+        assert main(["show", name]) == 2
+        err = capsys.readouterr().err
+        flags = [("--decay-steps (or --steps)" if p == "steps" else "--" + p.replace("_", "-"))
+                 for p in required]
+        assert err.splitlines()[-1] == f"cyclr show: error: {name} needs {' '.join(flags)}"
+
+
+def floored(lr: float, *, floor_lr: float = 0.0,
+            mode: Literal["keep", "halve"] = "keep", loud: bool = False) -> cyclr.Schedule:
+    """A constant LR no lower than ``floor_lr``.
+
+    Args:
+        lr: the LR asked for.
+        floor_lr: the lowest LR allowed.
+        mode: ``"keep"`` the LR or ``"halve"`` it.
+        loud: print nothing more.
+    """
+    return cyclr.constant(max(lr, floor_lr) / (2 if mode == "halve" else 1))
+
+
+def test_a_policy_registered_by_name_is_shown_without_touching_the_cli(monkeypatch, capsys):
+    from cyclr import policies
+
+    monkeypatch.setitem(policies.POLICIES, "floored", floored)
+    assert main(["show", "floored", "--lr", "0.01", "--floor-lr", "0.1", "--mode", "halve",
+                 "--loud"]) == 0
+    s = summary(capsys.readouterr().out)
+    assert s["schedule"] == "constant(0.05)"
+    assert s["steps"] == "0 .. 99 (100 steps)"
+    assert at(s["final lr"]) == (0.05, 99)
+    assert main(["show", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "floored: --lr [--floor-lr] [--mode] [--loud]" in " ".join(help_text.split())
+    assert "floored: the lowest LR allowed" in " ".join(help_text.split())
+    for argv, message in [
+            (["floored"], "floored needs --lr"),
+            (["floored", "--lr", "1", "--gamma", "0.5"], "floored does not take --gamma"),
+            (["floored", "--lr", "1", "--mode", "double"],
+             "argument --mode: invalid choice: 'double'"),
+            (["constant", "--lr", "1", "--floor-lr", "0.5"],
+             "constant does not take --floor-lr")]:
+        assert main(["show", *argv]) == 2
+        assert message in capsys.readouterr().err, argv
+
+
+def test_a_choice_another_policy_allows_is_refused_by_name(monkeypatch, capsys):
+    from cyclr import policies
+
+    def squarewave(lr: float, *, shape: Literal["linear", "square"] = "linear"):
+        return cyclr.constant(lr)
+
+    monkeypatch.setitem(policies.POLICIES, "squarewave", squarewave)
+    assert main(["show", "squarewave", "--lr", "1", "--shape", "square"]) == 0
+    capsys.readouterr()
+    assert main(["show", "triangular", "--base-lr", "0", "--max-lr", "1", "--step-size",
+                 "2", "--shape", "square"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "cyclr show: error: triangular: --shape must be one of linear, welch, hann, "
+        "got 'square'")
+
+
+def test_a_constructor_the_command_cannot_offer_is_refused_by_name():
+    from cyclr.cli import policy_options
+
+    def nested(schedule: cyclr.Schedule, lr: float):
+        return schedule
+
+    def wide(lr: float, width: float = 1.0):
+        return cyclr.constant(lr)
+
+    def with_fn(lr: float, scale_fn: Callable[[int], float] | None = None):
+        return cyclr.constant(lr)
+
+    with pytest.raises(TypeError, match="nested: its parameter 'schedule'"):
+        policy_options("nested", nested)
+    with pytest.raises(TypeError, match="'width' has the name of show's own option --width"):
+        policy_options("wide", wide)
+    # An optional parameter the command line cannot give is left to its default.
+    assert [o.param for o in policy_options("with_fn", with_fn)] == ["lr"]
+
+
+def test_the_figures_script_describes_the_chain_its_comment_names():
+    script = (Path(__file__).resolve().parents[1] / "docs" / "figures.sh").read_text()
+    text = script.split("<<'JSON'\n", 1)[1].split("\nJSON\n", 1)[0]
+    assert cyclr.from_dict(json.loads(text)) == cyclr.chain(
+        (cyclr.linear(0.0, 0.1, 500), 500), (cyclr.cosine(0.1, 0.0, 4500), 4500))
+
+
 # ---------------------------------------------------------------- --csv
 
 CSV_CASES = [
@@ -259,7 +569,7 @@ CSV_CASES = [
       "--steps", "45"], cyclr.decay(0.1, 0.01, 30), 45),
     (["exponential", "--lr", "0.1", "--gamma", "0.97", "--steps", "33"],
      cyclr.exponential(0.1, 0.97), 33),
-    (["step_decay", "--lr", "0.1", "--gamma", "0.3", "--step-size", "6"],
+    (["step_decay", "--lr", "0.1", "--gamma", "0.3", "--step-size", "6", "--steps", "24"],
      cyclr.step_decay(0.1, 0.3, 6), 24),
     (["constant", "--lr", "0.01"], cyclr.constant(0.01), 100),
 ]
@@ -380,8 +690,9 @@ def test_from_json_and_toml_chain(tmp_path):
         outputs.append(r.stdout.replace(name, "FILE"))
         s = summary(r.stdout)
         assert s["schedule"] == repr(schedule)
-        # 800 + 300 finite steps, then four cycles' worth of the open-ended last segment
-        n = 1100 + 100
+        # The chain settles at step 1100, where its open-ended constant starts: show
+        # draws it up to there, as it draws any schedule that settles.
+        n = 1100 + 1
         assert s["steps"] == f"0 .. {n - 1} ({n} steps)"
         ends = [200, 400, 600, 800] + [900, 1000, 1100]
         assert s["cycle ends"].startswith(", ".join(map(str, ends)) + "  (")
@@ -503,12 +814,13 @@ def test_docs_figures_are_the_ones_the_documented_command_draws():
     script = (docs / "figures.sh").read_text()
     pngs = sorted(docs.glob("*.png"))
     assert {p.stem for p in pngs} == {"triangular", "triangular2", "exp_range",
-                                      "shape_linear", "shape_welch", "shape_hann"}
+                                      "shape_linear", "shape_welch", "shape_hann",
+                                      "cosine_restarts", "one_cycle", "warmup_cosine"}
     for png in pngs:
         assert png_size(png) == (480, 240)
         assert png.stat().st_size < 60_000
-        drawn = f"--png docs/{png.name}" in script or (
-            png.stem.startswith("shape_") and '--png "docs/shape_$shape.png"' in script
+        drawn = f"--plot docs/{png.name}" in script or (
+            png.stem.startswith("shape_") and '--plot "docs/shape_$shape.png"' in script
             and "for shape in linear welch hann" in script)
         assert drawn, png.name
 
@@ -664,9 +976,10 @@ def test_stepsize_beyond_float_range_is_a_usage_error():
     r = run("stepsize", "--examples", "50000", "--batch-size", "100",
             "--epochs-per-half-cycle", "1e308")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+    # The core refuses a step size beyond what a schedule takes, naming the argument.
     assert r.stderr.splitlines()[-1] == (
-        "cyclr stepsize: error: --epochs-per-half-cycle 1e+308 epochs of 500 iterations "
-        "is too many steps to count; give a number of epochs such as the paper's 2 to 10")
+        "cyclr stepsize: error: epochs_per_half_cycle=1e+308 epochs of 500 iterations is "
+        "inf steps, more than a step size can be (2**62)")
     r = run("stepsize", "--examples", 10**400, "--batch-size", "3")
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
