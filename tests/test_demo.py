@@ -2,6 +2,7 @@
 recorded: the report's numbers are the measured ones, the bounds come from the range
 test, and every LR the optimizer used came from the core's schedule."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -58,7 +59,10 @@ def test_quick_demo_writes_the_report_figures_and_results(quick):
         for name in [*FIGURES, "report.md", "results.json"]}
     c = results["config"]
     assert c["quick"] and c["seeds"] == [0, 1] and c["threads"] == 1
+    assert c["task"] == "digits" and results["model"] == "MLP 64 -> 32 -> 10 with ReLU"
     assert c["steps"] == 2 * c["cycles"] * results["step_size"]
+    # the shorter budget: the last whole cycle in the first half of the run
+    assert results["short_steps"] == 2 * results["step_size"] == c["steps"] // 2
     assert results["data"] == {"train": 1149, "val": 288, "test": 360}  # all 1797 digits
     every = results["eval_every"]
     assert f"Test accuracy is measured every {every} iterations" in report
@@ -121,6 +125,19 @@ def test_the_report_states_the_measured_numbers(quick):
                f"{hits[0] if hits else 'not reached'} |")
         assert row in report
     assert f"**{100 * target:.2f}%**" in report
+    # triangular2's shorter budget: its accuracy at the end of the first cycle
+    short = results["short_steps"]
+    at = [run["test_accuracy"][run["steps"].index(short)] for run in runs["triangular2"]]
+    s = summary["triangular2"]["short"]
+    assert s["steps"] == short and s["accuracies"] == at
+    assert s["mean"] == pytest.approx(np.mean(at), abs=1e-15)
+    assert s["std"] == pytest.approx(np.std(at, ddof=1), abs=1e-15)
+    mean_curve = np.mean([run["test_accuracy"] for run in runs["triangular2"]], axis=0)
+    hits = [st for st, a in zip(runs["triangular2"][0]["steps"], mean_curve)
+            if a >= target and st <= short]
+    assert (f"| {_demo_report.LABELS['triangular2']}, stopped at {short} | "
+            f"{100 * np.mean(at):.2f}% ± {100 * np.std(at, ddof=1):.2f}% | "
+            f"{hits[0] if hits else 'not reached'} |") in report
     # the fixed LR's own mean curve ends at the target, so it reaches it by the end
     assert summary["fixed"]["reach_mean_curve"] <= steps
     findings = _demo_report.findings(results)
@@ -153,6 +170,9 @@ def test_demo_in_process_with_steps_seeds_and_fixed_lr(tmp_path, monkeypatch, ca
     assert "Reproduce: `cyclr demo --out cyclr-demo --seeds 1 --steps 25 --fixed-lr 0.05 " \
            "--quick`" in report
     assert "wrote cyclr-demo/report.md" in capsys.readouterr().out
+    # 25 steps are less than two cycles of 36: no shorter budget
+    assert results["short_steps"] is None and "short" not in results["summary"]["triangular2"]
+    assert ", stopped at" not in report
 
 
 # ---------------------------------------------------------------- the output folder
@@ -285,22 +305,34 @@ class _Terminal:
         pass
 
 
-def test_progress_bar_draws_on_a_terminal_only(monkeypatch):
+def test_progress_bar_draws_on_a_terminal_and_runs_are_logged_anywhere(monkeypatch):
     term = _Terminal()
     monkeypatch.setattr(sys, "stderr", term)
     bar = demo.Progress(total=4, enabled=True, width=8)
     bar.label = "fixed, seed 0"
     for _ in range(4):
         bar.tick()
+    bar.line("fixed seed 0: done")
     bar.close()
-    last = term.text.split("\r")[-1]
-    assert last.startswith("training [########] 100% fixed, seed 0")
-    assert last.endswith("\n")
+    assert "training [########] 100% fixed, seed 0" in term.text
+    # the line replaces the bar (blanked out first), then the bar's line ends
+    assert term.text.endswith("\rfixed seed 0: done\n\n")
     term.text = ""
     quiet = demo.Progress(total=4, enabled=False)
     quiet.tick()
+    quiet.line("fixed seed 0: done")
     quiet.close()
     assert term.text == ""
+    # not a terminal: no bar, one line per run
+    log = _Terminal()
+    log.isatty = lambda: False
+    monkeypatch.setattr(sys, "stderr", log)
+    plain = demo.Progress(total=2, enabled=True)
+    plain.tick()
+    plain.line("fixed seed 0: done")
+    plain.tick()
+    plain.close()
+    assert log.text == "fixed seed 0: done\n"
 
 
 def test_iterations_to_reach():
@@ -344,7 +376,82 @@ def test_verdict(clr, fixed, start):
 def test_config_defaults_follow_the_papers_step_size_advice():
     args = type("Args", (), {"quick": False, "seeds": None, "steps": None, "threads": 1,
                              "fixed_lr": None})()
-    config = demo.Config.from_args(args, n_train=1149)
-    assert config.step_size(1149) == 4 * 18 == cyclr.suggest_step_size(1149, 64, 4)
-    assert config.steps == 4 * 2 * 72 and config.seeds == (0, 1, 2)
-    assert config.eval_every(1149) == 9                   # twice per epoch of 18
+    config = demo.Config.from_args(args, n_train=3500)
+    assert config.task == "mnist" and config.channels == (8, 16)
+    # 55 iterations per epoch of 3,500 in batches of 64; 2 epochs per half cycle
+    assert config.step_size(3500) == 2 * 55 == cyclr.suggest_step_size(3500, 64, 2)
+    assert config.steps == 4 * 2 * 110 and config.seeds == (0, 1, 2)
+    assert config.eval_every(3500) == 27                  # twice per epoch of 55
+    assert config.short_steps(3500) == 2 * 2 * 110        # 2 of the 4 cycles
+    args.quick = True
+    quick = demo.Config.from_args(args, n_train=1149)
+    assert quick.task == "digits" and quick.hidden == (32,)
+    assert quick.step_size(1149) == 18 and quick.steps == 2 * 2 * 18
+    assert quick.seeds == (0, 1) and quick.short_steps(1149) == 36
+    assert dataclasses.replace(quick, steps=71).short_steps(1149) is None
+
+
+def test_a_run_cut_short_equals_the_shorter_budgets_numbers():
+    # The report reads triangular2's shorter budget off the longer run: its LRs, batches
+    # and weights up to there are those of a run that stops there.
+    config = demo.Config(seeds=(0,), steps=72, **demo.QUICK)
+    data = demo.load_data("digits")
+    schedule = cyclr.triangular2(0.01, 0.04, 18)
+    long = demo.train(config, data, schedule, 0, lambda: None, extra_evals=(36,))
+    cut = demo.train(dataclasses.replace(config, steps=36), data, schedule, 0,
+                     lambda: None)
+    at = long["steps"].index(36)
+    assert cut["steps"] == long["steps"][:at + 1]
+    assert cut["test_accuracy"] == long["test_accuracy"][:at + 1]
+    assert cut["lrs"] == long["lrs"][:36]
+
+
+def test_mnist_data_and_cnn():
+    data = demo.load_data("mnist")
+    sizes = {k: len(v[1]) for k, v in data.items()}
+    assert sizes == {"train": 3500, "val": 500, "test": 1000}
+    for x, y in data.values():
+        assert x.shape[1:] == (1, 28, 28) and x.dtype == torch.float32
+        # stratified: every class holds a tenth of each split
+        assert torch.bincount(y, minlength=10).tolist() == [len(y) // 10] * 10
+    x_train = data["train"][0].double()
+    assert x_train.mean().item() == pytest.approx(0.0, abs=1e-6)
+    assert x_train.std(correction=0).item() == pytest.approx(1.0, abs=1e-6)
+    config = demo.Config(seeds=(0,), steps=1)
+    model = demo.make_model(config, seed=0)
+    conv = [m for m in model if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in conv] == [
+        (1, 8, (5, 5)), (8, 16, (5, 5))]
+    assert model[-1].in_features == 16 * 4 * 4 and model[-1].out_features == 10
+    assert model(data["test"][0][:3]).shape == (3, 10)
+    # a seed fixes the initial weights
+    again = demo.make_model(config, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+
+
+def test_a_missing_mlxtend_is_refused_before_training(tmp_path):
+    # None in sys.modules is how Python marks a module that cannot be imported.
+    code = ("import sys; sys.modules['mlxtend'] = None; from cyclr.cli import main; "
+            "rc = main(sys.argv[1:]); "
+            "print('torch imported' if 'torch' in sys.modules else 'no torch'); "
+            "sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code, "demo", "--no-progress"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    refused_before_training(r, "mlxtend, which is not installed",
+                            "pip install 'cyclr[demo]'", "--quick")
+    assert not (tmp_path / "cyclr-demo").exists()
+
+
+@pytest.mark.parametrize("clr, fixed, start", [
+    ((0.97, 0.002), (0.96, 0.004), "Trained as long as the fixed LR, triangular2 ended "
+                                   "1.00 points higher, more than the seed-to-seed spread "
+                                   "(0.40): consistent"),
+    ((0.962, 0.002), (0.96, 0.004), "Trained as long as the fixed LR, triangular2 ended "
+                                    "0.20 points higher, within the seed-to-seed spread"),
+    ((0.95, 0.002), (0.96, 0.004), "Trained as long as the fixed LR, triangular2 did not "
+                                   "end higher (-1.00 points)"),
+])
+def test_same_budget_verdict(clr, fixed, start):
+    summary = {"triangular2": {"final_mean": clr[0], "final_std": clr[1]},
+               "fixed": {"final_mean": fixed[0], "final_std": fixed[1]}}
+    assert _demo_report.same_budget_verdict(summary).startswith(start)
