@@ -3,7 +3,8 @@ them.
 
 ``schedule(s)`` turns any cyclr schedule into a
 ``keras.optimizers.schedules.LearningRateSchedule``; ``CyclicalLearningRate`` and its
-three subclasses take TensorFlow Addons' arguments, for code leaving the archived TFA.
+three subclasses take TensorFlow Addons' arguments, for code leaving the archived TFA;
+``CosineDecayRestarts`` takes Keras' own arguments.
 
 In the compiled train step each evaluates the :mod:`cyclr.tables` plan of its schedule,
 with the step used as an integer (a float32 step counter would stop counting at 2**24):
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import re
 
 import numpy as np
 
@@ -491,7 +493,123 @@ class ExponentialCyclicalLearningRate(CyclicalLearningRate):
         return {**self._tfa_config(), "gamma": self.gamma}
 
 
+# -- Keras' own warm restarts ------------------------------------------------------------
+
+@contextlib.contextmanager
+def _keras_names(**names):
+    """Re-raise the core's argument errors under Keras' argument names."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for core, theirs in names.items():
+            message = re.sub(rf"\b{core}\b", theirs, message)
+        if message == str(exc) or type(exc) not in (TypeError, ValueError):
+            raise
+        raise type(exc)(message) from None
+
+
+def _in_range(name, value, low, high, low_open=False) -> float:
+    x = _tfa_rate(name, value)
+    if not (low < x if low_open else low <= x) or not x <= high:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return x
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CosineDecayRestarts(_Lookup):
+    """Keras' ``CosineDecayRestarts`` (SGDR), same arguments and defaults, computed by
+    ``cyclr.cosine_restarts(initial_learning_rate, first_decay_steps,
+    min_lr=alpha * initial_learning_rate, cycle_mult=t_mul, amplitude_decay=m_mul)``.
+
+    Cycle ``k`` lasts ``first_decay_steps * t_mul**k`` steps, along which the LR falls
+    from ``initial_learning_rate * m_mul**k`` (above the floor) to ``alpha *
+    initial_learning_rate`` on a half cosine. The values are the core's float32
+    ``s(step)``, at every step: exact where cycles repeat (``t_mul == 1``), within 1
+    float32 ulp where they grow (the cosine is then computed in the graph, in float64).
+
+    Where it differs from Keras' class:
+
+    * Precision. Keras computes in float32: the cycle index from float32 logarithms
+      (at a restart it can land in the cycle before, a whole amplitude off),
+      ``t_mul`` rounded to float32 (1.1 grows its cycles by 1.10000002), and the
+      position in a cycle from ``step / first_decay_steps`` (with ``t_mul == 1`` it
+      drifts by about ``step * 6e-8`` steps). cyclr finds cycles in exact integer
+      arithmetic (whole ``first_decay_steps`` and ``t_mul``) or exactly rounded
+      float64, so the two agree within that float32 rounding.
+    * Validation. Keras checks only ``first_decay_steps > 0``; here
+      ``initial_learning_rate`` must be finite and >= 0, ``alpha`` in ``[0, 1]``,
+      ``t_mul >= 1`` (shrinking cycles are refused) and ``m_mul`` in ``(0, 1]`` (a
+      growing amplitude is refused), each error naming Keras' argument. With
+      ``t_mul == 1`` a fractional ``first_decay_steps`` must be a multiple of
+      ``2**-20`` steps (see :func:`schedule`).
+
+    Like Keras' class, it takes integer or float steps (a float step is cut down to a
+    whole step; prefer ``optimizer.iterations``, which counts past 2**24).
+
+    Args:
+        initial_learning_rate: the LR at step 0 and at each restart (times
+            ``m_mul**k``).
+        first_decay_steps: steps in the first cycle, > 0.
+        t_mul: factor by which each cycle is longer than the one before, >= 1.
+        m_mul: factor on each cycle's amplitude, in ``(0, 1]``.
+        alpha: the floor, as a fraction of ``initial_learning_rate``, in ``[0, 1]``.
+        name: kept in the config.
+
+    Attributes:
+        schedule: the ``cyclr.cosine_restarts`` schedule whose float32 values this gives.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, naming the argument and value.
+
+    Examples:
+        >>> import keras
+        >>> from cyclr.adapters.keras import CosineDecayRestarts
+        >>> lr = CosineDecayRestarts(1.0, 2, t_mul=2.0, alpha=0.5)
+        >>> values = keras.ops.convert_to_numpy(lr(keras.ops.arange(8)))
+        >>> [round(float(v), 4) for v in values]        # restarts at steps 2 and 6
+        [1.0, 0.75, 1.0, 0.9268, 0.75, 0.5732, 1.0, 0.981]
+    """
+
+    _float_steps = True
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        lr = _tfa_rate("initial_learning_rate", initial_learning_rate)
+        alpha = _in_range("alpha", alpha, 0.0, 1.0)
+        m_mul = _in_range("m_mul", m_mul, 0.0, 1.0, low_open=True)
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        with _keras_names(max_lr="initial_learning_rate", first_cycle="first_decay_steps",
+                          cycle_mult="t_mul", amplitude_decay="m_mul"):
+            self.schedule = cyclr.cosine_restarts(lr, first_decay_steps, min_lr=alpha * lr,
+                                                  cycle_mult=t_mul, amplitude_decay=m_mul)
+            self._use(tables.plan(self.schedule))
+        self.initial_learning_rate = lr
+        self.first_decay_steps = self.schedule.params["first_cycle"]
+        self.t_mul = self.schedule.params["cycle_mult"]
+        self.m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**_config_dict(config))
+
+
 from ._range_keras import range_test  # noqa: E402  (the range-test runner, re-exported)
 
-__all__ = ["range_test", "CyclicalLearningRate", "CyclrSchedule", "ExponentialCyclicalLearningRate",
-           "Triangular2CyclicalLearningRate", "TriangularCyclicalLearningRate", "schedule"]
+__all__ = ["range_test", "CosineDecayRestarts", "CyclicalLearningRate", "CyclrSchedule",
+           "ExponentialCyclicalLearningRate", "Triangular2CyclicalLearningRate",
+           "TriangularCyclicalLearningRate", "schedule"]

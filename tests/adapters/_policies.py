@@ -18,10 +18,12 @@ def ulps(got, expected):
 
 
 def multiplies_in_graph(s, total=None):
-    """Whether the adapter multiplies an envelope factor in the graph (1 ulp allowed)."""
+    """Whether the adapter multiplies an envelope factor or computes a cosine in the
+    graph (1 ulp allowed)."""
     plan = tables.plan(s, total)
     pieces = plan.pieces if isinstance(plan, tables.Piecewise) else (plan,)
-    return any(isinstance(p, tables.Periodic) and p.values is None for p in pieces)
+    return any(isinstance(p, tables.Restarts)
+               or isinstance(p, tables.Periodic) and p.values is None for p in pieces)
 
 
 def expected32(s, steps):
@@ -63,6 +65,17 @@ POLICIES = {
         (cyclr.chain((cyclr.decay(1.0, 0.1, 1000), 300),
                      (cyclr.step_decay(0.5, 0.5, 1.5), 10**9)), 2 * 10**9),
         cyclr.chain((cyclr.triangular(0.2, 0.4, 10), 25), cyclr.one_cycle(0.3, 50))),
+    "linear warm-up, cosine": cyclr.chain((cyclr.linear(1e-4, 0.1, 500), 500),
+                                          cyclr.cosine(0.1, 1e-3, 2000)),
+    "restarts equal cycles": cyclr.cosine_restarts(0.1, 100, min_lr=1e-3,
+                                                   amplitude_decay=0.8),
+    "restarts doubling": cyclr.cosine_restarts(0.1, 10, min_lr=1e-3, cycle_mult=2,
+                                               amplitude_decay=0.9),
+    "restarts fractional": cyclr.cosine_restarts(0.1, 7.5, cycle_mult=1.5),
+    "momentum restarts": cyclr.cosine_restarts(0.1, 20, cycle_mult=3).momentum_schedule(
+        0.85, 0.95),
+    "chain warm-up, restarts": cyclr.chain((cyclr.linear(0.0, 0.1, 50), 50),
+                                           cyclr.cosine_restarts(0.1, 30, cycle_mult=2)),
 }
 SMALL = np.arange(3000)
 LARGE_INT32 = np.array([2**24 + 1, 2**30 + 7, 2**31 - 1])
