@@ -2,7 +2,9 @@
 
 Every number printed, plotted or written comes from the core (``Schedule.array``,
 ``Schedule.cycle_ends``, ``suggest_step_size``); this module only parses, checks and
-formats. Exit status: 0 on success, 2 for a usage error (argparse's convention), which
+formats. ``show`` offers the constructors in ``cyclr.policies.POLICIES``, each with the
+options its signature gives, and asks the schedule how long to draw it and whether it
+cycles. Exit status: 0 on success, 2 for a usage error (argparse's convention), which
 includes an argument the core rejects and a file that cannot be read or written; 1 when
 the reader of standard output goes away (a broken pipe).
 
@@ -15,6 +17,7 @@ reads at most ``MAX_FROM_BYTES`` bytes, from a regular file only.
 Examples:
     cyclr show triangular2 --base-lr 0.001 --max-lr 0.006 --step-size 2000
     cyclr show one_cycle --max-lr 0.1 --total-steps 1000 --plot one_cycle.svg
+    cyclr show cosine_restarts --max-lr 0.1 --first-cycle 1000 --cycle-mult 2
     cyclr show --from schedule.json --csv values.csv
     cyclr stepsize --examples 50000 --batch-size 100
     cyclr demo --quick
@@ -619,11 +622,13 @@ def _steps_to_show(args, schedule) -> int:
     n = default_length(schedule)
     if n is None or n > MAX_STEPS:
         # The user asked for no length: say which default ran over, and what to pass.
-        amount = f"more than {MAX_STEPS}" if n is None else str(n)
+        this = (f"{n} steps for this one, more than the {MAX_STEPS} it draws at most"
+                if n is not None else
+                f"and this one's first cycle is longer than the {MAX_STEPS} steps it "
+                f"draws at most")
         raise UsageError(
             f"by default show draws {DEFAULT_CYCLES} cycles of a cyclic schedule or the "
-            f"whole of a finite one, {amount} steps for this one, more than the "
-            f"{MAX_STEPS} it draws at most; pass --steps N (1 <= N <= {MAX_STEPS}) to "
+            f"whole of a finite one, {this}; pass --steps N (1 <= N <= {MAX_STEPS}) to "
             f"show the first N steps")
     return n
 

@@ -999,6 +999,18 @@ def test_a_default_length_too_long_says_to_pass_steps():
     assert r.returncode == 0, r.stderr
 
 
+def test_a_first_restart_past_the_longest_default_says_to_pass_steps():
+    r = run("show", "cosine_restarts", "--max-lr", "0.1", "--first-cycle", "20000000")
+    assert r.returncode == 2
+    message = r.stderr.splitlines()[-1]
+    assert "first cycle is longer than the 10000000 steps" in message
+    assert "pass --steps N (1 <= N <= 10000000)" in message
+    r = run("show", "cosine_restarts", "--max-lr", "0.1", "--first-cycle", "20000000",
+            "--steps", "100")
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stdout)["cycle ends"] == "none within the steps shown"
+
+
 def test_a_core_warning_is_one_line_naming_the_command():
     r = run("show", "one_cycle", "--max-lr", "0.1", "--total-steps", "3")
     assert r.returncode == 0, r.stderr
