@@ -510,7 +510,12 @@ def _keras_names(**names):
 
 
 def _in_range(name, value, low, high, low_open=False) -> float:
-    x = _tfa_rate(name, value)
+    if isinstance(value, bool) or callable(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{name} must be a real number, got {value!r:.200}") from None
     if not (low < x if low_open else low <= x) or not x <= high:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
