@@ -122,6 +122,35 @@ def _numpy_chain(parts, n: int, start: int, dtype) -> np.ndarray:
     return out
 
 
+def _restart_starts(first: int, mult: int, end: int) -> np.ndarray:
+    """First steps of warm-restart cycles of ``first * mult**k`` steps, to ``end``."""
+    starts, at, length = [0], first, first * mult
+    while at < end:
+        starts.append(at)
+        at, length = at + length, length * mult
+    return np.array(starts, dtype=np.int64)
+
+
+def _numpy_restarts(first: int, mult: int, decay: float, n: int, start: int,
+                    dtype) -> np.ndarray:
+    """Cycle by cycle (a handful), each cycle's steps vectorized."""
+    out = np.empty(n, dtype=dtype)
+    starts = _restart_starts(first, mult, start + n)
+    ends = np.append(starts[1:], start + n)
+    for k, (begin, end) in enumerate(zip(starts, ends)):
+        lo, hi = max(begin, start), min(end, start + n)
+        if lo >= hi:
+            continue
+        t = out[lo - start:hi - start]
+        t[:] = np.arange(lo - begin, hi - begin)
+        t *= np.pi / (first * mult**k)
+        np.cos(t, out=t)
+        t += 1.0
+        t *= (TOP - BASE) / 2.0 * decay**k
+        t += BASE
+    return out
+
+
 # -- JAX peers (float32, jitted; the start step is traced so nothing constant-folds) ---
 
 def _jax_cyclic(p: Cyclic, i):
@@ -164,6 +193,18 @@ def _jax_chain(parts, x):
         at += steps
         out = jnp.where(x < at, out, _jax_cyclic(p, x - at))
     return out
+
+
+def _jax_restarts(first: int, mult: int, decay: float, end: int, i):
+    import jax.numpy as jnp
+
+    starts = _restart_starts(first, mult, end)
+    k = jnp.searchsorted(jnp.asarray(starts.astype(np.int32)), i, side="right") - 1
+    t = (i - jnp.asarray(starts.astype(np.int32))[k]).astype(jnp.float32)
+    length = jnp.asarray((first * np.float64(mult) ** np.arange(starts.size))
+                         .astype(np.float32))[k]
+    factor = jnp.asarray((decay ** np.arange(starts.size)).astype(np.float32))[k]
+    return BASE + (TOP - BASE) / 2.0 * factor * (1.0 + jnp.cos(jnp.pi * t / length))
 
 
 def _jitted(formula: Callable) -> Callable:
@@ -223,6 +264,13 @@ def cases(n: int) -> list[Case]:
     out.append(Case("chain of 3", chained,
                     lambda m, start, dtype: _numpy_chain(parts, m, start, dtype),
                     _jitted(lambda x: _jax_chain(parts, x)), None))
+    # Warm restarts: cycles doubling from n/1000 steps (about 10 in the run), the
+    # amplitude times 0.9 at each restart.
+    first = max(n // 1000, 1)
+    out.append(Case("cosine_restarts", cyclr.cosine_restarts(
+        TOP, first, min_lr=BASE, cycle_mult=2, amplitude_decay=0.9),
+        lambda m, start, dtype: _numpy_restarts(first, 2, 0.9, m, start, dtype),
+        _jitted(lambda x: _jax_restarts(first, 2, 0.9, n, x)), None))
     return out
 
 
