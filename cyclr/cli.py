@@ -541,6 +541,8 @@ def default_length(schedule) -> int | None:
 
     - the whole of a schedule that settles (``natural_length()``; one that never
       changes is shown over ``DEFAULT_FLAT_STEPS``);
+    - a chain that goes on: its finite part, then the default length of its last
+      segment;
     - ``DEFAULT_CYCLES`` cycles of one with a ``cycle_length``, exactly;
     - else up to its ``DEFAULT_CYCLES``-th cycle end, looked for up to ``MAX_STEPS``
       (a run whose cycles stop before that many: its last end, then
@@ -554,6 +556,12 @@ def default_length(schedule) -> int | None:
     settles = schedule.natural_length()
     if settles is not None:
         return settles if settles > 1 else DEFAULT_FLAT_STEPS
+    tail = getattr(schedule, "open_tail", None)
+    if tail is not None:
+        # A chain that goes on: its finite part, then the default of what goes on.
+        start, last = tail
+        rest = default_length(last)
+        return None if rest is None else start + rest
     length = getattr(schedule, "cycle_length", None)
     if length is not None:
         # Exact for a float length too: a float is a fraction with a power-of-two

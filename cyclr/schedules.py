@@ -1124,6 +1124,15 @@ class Chain(Schedule):
         return any(s.is_cyclical for s, _ in self.params["segments"])
 
     @property
+    def open_tail(self) -> tuple[int, Schedule] | None:
+        """``(first step, schedule)`` of the open-ended last segment, or None for a
+        finite chain."""
+        segments = self.params["segments"]
+        if segments[-1][1] is not None:
+            return None
+        return sum(n for _, n in segments[:-1]), segments[-1][0]
+
+    @property
     def total_steps(self) -> int | None:
         """Steps until the chain ends (it holds its value after), or None if open-ended."""
         segments = self.params["segments"]

@@ -1016,3 +1016,17 @@ def test_a_core_warning_is_one_line_naming_the_command():
     assert r.returncode == 0, r.stderr
     warnings = [line for line in r.stderr.splitlines() if line]
     assert len(warnings) == 1 and warnings[0].startswith("cyclr show: warning: one_cycle")
+
+
+def test_an_open_chain_shows_its_finite_part_then_its_tails_default(tmp_path):
+    # The paper's way to append cycles: 16000 steps of one triangular2, then a tighter
+    # one that goes on; show draws the first part and four cycles of the second.
+    run = cyclr.chain((cyclr.triangular2(0.001, 0.006, 2000), 16000),
+                      cyclr.triangular2(0.0001, 0.001, 1000))
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run.to_dict()))
+    done = subprocess.run([sys.executable, "-m", "cyclr", "show", "--from", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "0 .. 23999 (24000 steps)" in done.stdout
+    assert run.open_tail == (16000, run.params["segments"][1][0])
