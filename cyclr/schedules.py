@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from . import _validate as v
 from ._core import Kernel
-from ._forms import Cycles, Form, Settles, UserFactor
+from ._forms import Cycles, Form, GrowingCycles, Settles, UserFactor
 from ._functions import function_path
 
 #: The window shapes, policies, scale modes and 1cycle anneals, as type hints.
@@ -1010,7 +1010,6 @@ class CosineRestarts(Schedule):
         return self._restarts_form(base, top, True, "max_momentum")
 
     def _restarts_form(self, low, high, inverted, high_name) -> Form:
-        from ._forms import GrowingCycles
 
         p = self.params
         first, mult, decay = p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]
