@@ -1010,7 +1010,6 @@ class CosineRestarts(Schedule):
         return self._restarts_form(base, top, True, "max_momentum")
 
     def _restarts_form(self, low, high, inverted, high_name) -> Form:
-
         p = self.params
         first, mult, decay = p["first_cycle"], p["cycle_mult"], p["amplitude_decay"]
         if mult != 1:
