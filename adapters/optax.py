@@ -149,7 +149,7 @@ def _steps(name: str, value, minimum: int) -> int:
         raise TypeError(f"{name} must be an integer step count, got {value!r:.200}")
     if not isinstance(value, numbers.Integral) and not float(value).is_integer():
         raise ValueError(f"{name} must be a whole number of steps, got {value!r}")
-    n = int(value)
+    n = int(float(value)) if not isinstance(value, numbers.Integral) else int(value)
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return n
