@@ -70,15 +70,15 @@ def draw_figures(result, schedules, runs, target, config, short=None) -> dict:
     for ax in (full, zoom):
         ax.axhline(target, color="black", linestyle="--", linewidth=0.8)
         if short is not None:
-            ax.axvline(short, color=COLORS["triangular2"], linestyle=":", linewidth=0.8)
+            ax.axvline(short, color=COLORS["triangular2"], linestyle=":", linewidth=0.8,
+                       label=f"triangular2's shorter budget ({short})")
         ax.set_xlabel("step (optimizer update)")
         ax.grid(True, alpha=0.3)
     full.set_ylabel(f"test accuracy (mean ± std over {len(config.seeds)} seeds)")
     full.set_title("Test accuracy")
     full.legend(loc="lower right", fontsize="small")
     zoom.set_ylim(max(0.0, target - 0.06), min(1.0, target + 0.03))
-    zoom.set_title("Zoom; dashed: the fixed LR's final accuracy"
-                   + ("; dotted: CLR's shorter budget" if short is not None else ""))
+    zoom.set_title("Zoom; dashed: the fixed LR's final accuracy")
     images["accuracy"] = _png(fig)
     return images
 
@@ -257,7 +257,9 @@ def markdown(results, figures, schedules, args) -> str:
         "## Setup",
         "",
         "- Data: " + data_line.format(**data),
-        f"- Model: {results['model']}; SGD with momentum {c['momentum']}, batch size "
+        f"- Model: {results['model']}; SGD with momentum {c['momentum']}"
+        + (f", weight decay {c['weight_decay']:g}" if c["weight_decay"] else "")
+        + f", batch size "
         f"{c['batch_size']} ({per_epoch} iterations per epoch), cross-entropy loss.",
         f"- Budget: every schedule runs {c['steps']} iterations "
         f"({c['steps'] / per_epoch:.1f} epochs), the fixed LR's budget"

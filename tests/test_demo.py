@@ -380,7 +380,7 @@ def test_config_defaults_follow_the_papers_step_size_advice():
     assert config.task == "mnist" and config.channels == (8, 16)
     # 55 iterations per epoch of 3,500 in batches of 64; 2 epochs per half cycle
     assert config.step_size(3500) == 2 * 55 == cyclr.suggest_step_size(3500, 64, 2)
-    assert config.steps == 4 * 2 * 110 and config.seeds == (0, 1, 2)
+    assert config.steps == 4 * 2 * 110 and config.seeds == (0, 1, 2, 3, 4)
     assert config.eval_every(3500) == 27                  # twice per epoch of 55
     assert config.short_steps(3500) == 2 * 2 * 110        # 2 of the 4 cycles
     args.quick = True
