@@ -258,17 +258,23 @@ cdef inline double one_cycle_at(const Params* p, int64_t i) noexcept nogil:
     return p.phase_to[last]
 
 
-cdef inline Py_ssize_t restart_cycle(const Params* p, int64_t i) noexcept nogil:
-    """The last cycle of the table that starts at or before step ``i`` (a bisection;
-    ``cycle_start[0]`` is 0)."""
-    cdef Py_ssize_t lo = 0, hi = p.ncycles - 1, k
+cdef inline Py_ssize_t last_start(const int64_t* starts, Py_ssize_t n,
+                                   int64_t i) noexcept nogil:
+    """The last ``k < n`` with ``starts[k] <= i``, for non-decreasing ``starts`` with
+    ``starts[0] <= i``: a bisection (chain segments, restart cycles)."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, k
     while lo < hi:
         k = hi - (hi - lo) // 2
-        if p.cycle_start[k] <= i:
+        if starts[k] <= i:
             lo = k
         else:
             hi = k - 1
     return lo
+
+
+cdef inline Py_ssize_t restart_cycle(const Params* p, int64_t i) noexcept nogil:
+    """The last cycle of the table that starts at or before step ``i``."""
+    return last_start(p.cycle_start, p.ncycles, i)
 
 
 cdef inline double restart_value(const Params* p, double t, double length,
@@ -879,17 +885,10 @@ cdef class Kernel:
 
     cdef double _chain_value(self, int64_t i) except? -1.0:
         cdef _Segments seg = self.segments
-        cdef Py_ssize_t lo = 0, hi = seg.starts.shape[0] - 1, k
         cdef Kernel child
-        # The last segment that starts at or before i (starts[0] is 0): a bisection, so
-        # a chain of many segments costs O(log segments) at every step.
-        while lo < hi:
-            k = hi - (hi - lo) // 2
-            if seg.starts[k] <= i:
-                lo = k
-            else:
-                hi = k - 1
-        k = lo
+        # The last segment that starts at or before i (starts[0] is 0), by bisection: a
+        # chain of many segments costs O(log segments) at every step.
+        cdef Py_ssize_t k = last_start(&seg.starts[0], seg.starts.shape[0], i)
         child = seg.kernels[k]
         i -= seg.starts[k]
         if seg.lengths[k] >= 0 and i >= seg.lengths[k]:
