@@ -429,10 +429,19 @@ def _momentum_difference(scheduler, state_dict: dict):
     return None
 
 
-def momentum_keys(momentum: Schedule) -> dict:
+def momentum_keys(momentum: Schedule) -> dict[str, float]:
     # torch's CyclicLR and OneCycleLR keep the bounds in each group too.
     p = momentum.params
     return {"max_momentum": p["max_momentum"], "base_momentum": p["base_momentum"]}
+
+
+def one_cycle_keys(schedule: Schedule) -> dict[str, float]:
+    """What torch's OneCycleLR keeps in each param group (and reads back at every
+    step), for a ``cyclr.one_cycle`` schedule: its first, peak and last LRs."""
+    p = schedule.params
+    first = p["max_lr"] / p["div_factor"]
+    return {"initial_lr": first, "max_lr": p["max_lr"],
+            "min_lr": first / p["final_div_factor"]}
 
 
 # What every CyclicLR / OneCycleLR state saved by torch 2.x holds.
@@ -557,7 +566,7 @@ def _one_cycle_difference(scheduler, state_dict: dict):
             str(getattr(state_dict.get("anneal_func"), "__name__", "")))
     if anneal != p["anneal"]:
         return f"anneal_strategy: saved {anneal!r}, this scheduler has {p['anneal']!r}"
-    firsts = [s.params["max_lr"] / s.params["div_factor"] for s in scheduler._schedules]
+    firsts = [one_cycle_keys(s)["initial_lr"] for s in scheduler._schedules]
     diff = _numbers_difference("base_lrs", state_dict["base_lrs"], firsts)
     if diff:
         return f"{diff} (max_lr / div_factor)"
@@ -573,10 +582,7 @@ def _group_difference(scheduler):
     this scheduler's."""
     groups = scheduler.optimizer.param_groups
     for k, (group, s) in enumerate(zip(groups, scheduler._schedules)):
-        p = s.params
-        first = p["max_lr"] / p["div_factor"]
-        ours = {"initial_lr": first, "max_lr": p["max_lr"],
-                "min_lr": first / p["final_div_factor"]}
+        ours = one_cycle_keys(s)
         if scheduler._momenta is not None:
             ours.update(momentum_keys(scheduler._momenta[k]))
         for key, value in ours.items():

@@ -32,7 +32,8 @@ torch, on purpose:
   ``torch.compile``-d optimizer step is not recompiled as the LR changes.
 
 Checkpoint code (states, torch's saved formats, scale_fn records) lives in
-``_torch_state``.
+``_torch_state``, the checks of torch-named arguments in ``_torch_args``, and the
+``tensor_lr`` cells in ``_torch_cells``.
 
 References:
     L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
@@ -42,12 +43,10 @@ References:
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import re
 import warnings
-
-import numpy as np
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import _require
 
@@ -58,10 +57,33 @@ with _require(__name__, "torch"):
 
 import cyclr
 from cyclr import Schedule
+from cyclr.schedules import Anneal, Policy, ScaleFn, ScaleMode, Shape
 
-from ._torch_state import CYCLIC, ONE_CYCLE, RESTARTS, Checkpoints, untouched_on_error
-from ._torch_state import MAX_STEP as _MAX_STEP
-from ._torch_state import momentum_keys as _momentum_keys
+from ._torch_args import (
+    PerGroup,
+    check_last_epoch,
+    check_optimizer,
+    cyclr_schedules,
+    momentum_key,
+    one_cycle_steps,
+    per_group,
+    positive_int,
+    torch_names,
+    whole_step,
+)
+from ._torch_cells import install_cells, set_value
+from ._torch_state import (
+    CYCLIC,
+    ONE_CYCLE,
+    RESTARTS,
+    Checkpoints,
+    momentum_keys,
+    one_cycle_keys,
+    untouched_on_error,
+)
+
+if TYPE_CHECKING:
+    from ._range_torch import range_test
 
 __all__ = ["CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "ScheduleLR", "range_test"]
 
@@ -80,79 +102,16 @@ _STEP_ORDER = (
     "See more details at "
     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
-_NO_MOMENTUM = "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
 
 
-def __getattr__(name):
-    # The range test runner lives in its own module; import it only when asked for.
+def __getattr__(name: str) -> Any:
+    # The range test runner lives in its own module; import it only when asked for
+    # (type checkers see it through the TYPE_CHECKING import above).
     if name == "range_test":
         from ._range_torch import range_test
 
         return range_test
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _check_optimizer(optimizer) -> None:
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__} "
-            f"({type(optimizer).__name__} is not an Optimizer)")
-
-
-def _per_group(name: str, value, n_groups: int) -> list:
-    """One value per param group: a list/tuple of that length, or one value for all."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != n_groups:
-            raise ValueError(
-                f"{name} must have the same length as optimizer.param_groups ({n_groups}), "
-                f"got {len(value)} values: {value!r}")
-        return list(value)
-    return [value] * n_groups
-
-
-def _last_epoch(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"last_epoch must be an integer >= -1, got {value!r}")
-    if value < -1:
-        raise ValueError(f"last_epoch must be an integer >= -1, got {value!r}")
-    if value >= _MAX_STEP:
-        raise ValueError(f"last_epoch must be < 2**63 - 1, got {value!r}: the next step "
-                         f"would pass the largest step a schedule takes, 2**63 - 1")
-    return int(value)
-
-
-def _momentum_key(optimizer) -> str:
-    """Where an optimizer keeps its momentum: Adam-style ``betas[0]`` or SGD's
-    ``momentum`` (torch's rule: ``betas`` wins when an optimizer has both)."""
-    if "betas" in optimizer.defaults:
-        return "betas"
-    if "momentum" in optimizer.defaults:
-        return "momentum"
-    raise ValueError(
-        f"{_NO_MOMENTUM}: {type(optimizer).__name__} has neither 'momentum' nor 'betas'")
-
-
-@contextlib.contextmanager
-def _torch_names(**names):
-    """Re-raise the core's argument errors under torch's argument names
-    (``step_size`` -> ``step_size_up`` ...), so that messages name what the user typed."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for core, theirs in names.items():
-            message = re.sub(rf"\b{core}\b", theirs, message)
-        if message == str(exc) or type(exc) not in (TypeError, ValueError):
-            raise
-        raise type(exc)(message) from None
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 
 
 class ScheduleLR(Checkpoints, LRScheduler):
@@ -202,24 +161,26 @@ class ScheduleLR(Checkpoints, LRScheduler):
         [0.0, 0.5, 1.0, 0.5, 0.0]
     """
 
-    def __init__(self, optimizer, schedule_or_list, *, momentum=None, last_epoch=-1,
-                 tensor_lr=False):
-        _check_optimizer(optimizer)
+    def __init__(self, optimizer: Optimizer, schedule_or_list: PerGroup[Schedule], *,
+                 momentum: PerGroup[Schedule] | None = None, last_epoch: int = -1,
+                 tensor_lr: bool = False) -> None:
+        check_optimizer(optimizer)
         n = len(optimizer.param_groups)
-        schedules = _schedules("schedule_or_list", schedule_or_list, n)
-        momenta = None if momentum is None else _schedules("momentum", momentum, n)
+        schedules = cyclr_schedules("schedule_or_list", schedule_or_list, n)
+        momenta = None if momentum is None else cyclr_schedules("momentum", momentum, n)
         self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr)
 
     # -- shared by every class here ---------------------------------------------------
 
-    def _setup(self, optimizer, schedules, momenta, last_epoch, tensor_lr,
-               group_keys=None) -> None:
+    def _setup(self, optimizer: Optimizer, schedules: Sequence[Schedule],
+               momenta: Sequence[Schedule] | None, last_epoch: int, tensor_lr: bool,
+               group_keys: Sequence[dict[str, float]] | None = None) -> None:
         """Check the last arguments, then set up the optimizer's groups: a bad argument
         leaves the optimizer untouched."""
-        last_epoch = _last_epoch(last_epoch)
+        last_epoch = check_last_epoch(last_epoch)
         if not isinstance(tensor_lr, bool):
             raise TypeError(f"tensor_lr must be a bool, got {tensor_lr!r}")
-        key = None if momenta is None else _momentum_key(optimizer)
+        key = None if momenta is None else momentum_key(optimizer)
         self._momentum_key = key
         self.tensor_lr = tensor_lr
         groups = optimizer.param_groups
@@ -229,7 +190,7 @@ class ScheduleLR(Checkpoints, LRScheduler):
             if last_epoch == -1 and group_keys is not None:
                 for group, extra in zip(groups, group_keys):
                     group.update(extra)
-            self._cells = tuple(_install_cells(group, key) if tensor_lr else (None, None)
+            self._cells = tuple(install_cells(group, key) if tensor_lr else (None, None)
                                 for group in groups)
             self._install(schedules, momenta)
             for group, schedule in zip(groups, self._schedules):
@@ -240,7 +201,8 @@ class ScheduleLR(Checkpoints, LRScheduler):
             super().__init__(optimizer, last_epoch)
         self.base_lrs = [s(0) for s in self._schedules]
 
-    def _install(self, schedules, momenta) -> None:
+    def _install(self, schedules: Sequence[Schedule],
+                 momenta: Sequence[Schedule] | None) -> None:
         """Follow these schedules from now on."""
         self._schedules = tuple(schedules)
         self._momenta = None if momenta is None else tuple(momenta)
@@ -253,7 +215,7 @@ class ScheduleLR(Checkpoints, LRScheduler):
                 distinct.append(s)
         lr_at = [distinct.index(s) for s in self._schedules]
         momentum_at = ([-1] * len(lr_at) if momenta is None
-                       else [distinct.index(m) for m in self._momenta])
+                       else [distinct.index(m) for m in momenta])
         self._distinct = tuple(distinct)
         # Each group's index is kept in its slot: the step loop then indexes the groups
         # rather than zipping them (a zip costs more than the rest of a one-group step).
@@ -261,16 +223,16 @@ class ScheduleLR(Checkpoints, LRScheduler):
                             in enumerate(zip(lr_at, momentum_at, self._cells)))
 
     @property
-    def schedules(self) -> tuple:
+    def schedules(self) -> tuple[Schedule, ...]:
         """The LR schedule of each param group."""
         return self._schedules
 
     @property
-    def momentum_schedules(self) -> tuple | None:
+    def momentum_schedules(self) -> tuple[Schedule, ...] | None:
         """The momentum schedule of each param group, or None."""
         return self._momenta
 
-    def step(self, epoch=None) -> None:
+    def step(self, epoch: int | None = None) -> None:
         """Advance one step and set the next values; call after ``optimizer.step()``.
 
         Args:
@@ -288,20 +250,22 @@ class ScheduleLR(Checkpoints, LRScheduler):
         self.last_epoch = i
         self._step_count += 1
 
-    def _epoch(self, epoch) -> int:
+    def _epoch(self, epoch: int) -> int:
         """The step ``step(epoch)`` goes to, with torch's deprecation warning."""
         warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
-        return _whole_step(epoch)
+        return whole_step(epoch)
 
-    def _cycle_momentum(self, optimizer, schedules, cycle, base_momentum, max_momentum):
+    def _cycle_momentum(self, optimizer: Optimizer, schedules: Sequence[Schedule],
+                        cycle: bool, base_momentum: PerGroup[float],
+                        max_momentum: PerGroup[float]) -> list[Schedule] | None:
         """torch's cycle_momentum: momentum schedules inverse to the LR ones, or None."""
         self.cycle_momentum = cycle
         if not cycle:
             return None
-        self.use_beta1 = _momentum_key(optimizer) == "betas"
+        self.use_beta1 = momentum_key(optimizer) == "betas"
         n = len(schedules)
-        bases = _per_group("base_momentum", base_momentum, n)
-        tops = _per_group("max_momentum", max_momentum, n)
+        bases = per_group("base_momentum", base_momentum, n)
+        tops = per_group("max_momentum", max_momentum, n)
         momenta = [s.momentum_schedule(b, t) for s, b, t in zip(schedules, bases, tops)]
         self.base_momentums = [m.params["base_momentum"] for m in momenta]
         self.max_momentums = [m.params["max_momentum"] for m in momenta]
@@ -329,7 +293,7 @@ class ScheduleLR(Checkpoints, LRScheduler):
             elif lr_cell is not None and group["lr"] is lr_cell.tensor:
                 lr_cell.array[()] = lr
             else:
-                _set(group, "lr", lr)
+                set_value(group, "lr", lr)
             if momentum_at < 0:
                 continue
             value = values[momentum_at]
@@ -337,7 +301,7 @@ class ScheduleLR(Checkpoints, LRScheduler):
                 if type(group["momentum"]) is float:
                     group["momentum"] = value
                 else:
-                    _set(group, "momentum", value)
+                    set_value(group, "momentum", value)
                 continue
             pair = group["betas"]
             if type(pair[0]) is float:
@@ -350,72 +314,12 @@ class ScheduleLR(Checkpoints, LRScheduler):
                 group["betas"] = (value, *pair[1:])
         self._last_lr = lrs
 
-    def get_lr(self) -> list:
+    def get_lr(self) -> list[float]:
         """The LRs at the current step, from the schedules (use :meth:`get_last_lr`)."""
         if not self._get_lr_called_within_step:
             warnings.warn("To get the last learning rate computed by the scheduler, "
                           "please use `get_last_lr()`.", UserWarning, stacklevel=2)
         return [s(self.last_epoch) for s in self._schedules]
-
-def _whole_step(epoch) -> int:
-    if (isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
-            or not 0 <= int(epoch) <= _MAX_STEP):
-        raise ValueError(f"epoch must be an integer in [0, 2**63 - 1], got {epoch!r}")
-    return int(epoch)
-
-
-def _schedules(name: str, value, n_groups: int) -> list:
-    values = _per_group(name, value, n_groups)
-    for k, s in enumerate(values):
-        if not isinstance(s, Schedule):
-            where = f"{name}[{k}]" if isinstance(value, (list, tuple)) else name
-            raise TypeError(f"{where} must be a cyclr schedule, got {s!r}")
-    return values
-
-
-def _as_tensor(value) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        return value
-    return torch.tensor(float(value), dtype=torch.float64)
-
-
-def _install_cells(group: dict, key) -> tuple:
-    """Put tensors in a group for tensor_lr; the cells for its LR and momentum (None
-    where the group already held a tensor, which is then filled in place)."""
-    lr_cell = momentum_cell = None
-    if not isinstance(group["lr"], torch.Tensor):
-        lr_cell = _Cell(group["lr"])
-        group["lr"] = lr_cell.tensor
-    if key == "betas":
-        first, *rest = group["betas"]
-        if not isinstance(first, torch.Tensor):
-            momentum_cell = _Cell(first)
-            first = momentum_cell.tensor
-        # Adam accepts betas that are both floats or both tensors.
-        group["betas"] = (first, *(_as_tensor(b) for b in rest))
-    return lr_cell, momentum_cell
-
-
-def _set(group: dict, key: str, value: float) -> None:
-    current = group[key]
-    if isinstance(current, torch.Tensor):
-        current.fill_(value)
-    else:
-        group[key] = value
-
-
-class _Cell:
-    """A 0-d float64 CPU tensor that shares memory with a 0-d numpy array.
-
-    Writing the array updates the tensor in place, like ``fill_``, without a torch op
-    per write: the value object a compiled optimizer step reads stays the same.
-    """
-
-    __slots__ = ("array", "tensor")
-
-    def __init__(self, value):
-        self.array = np.array(float(value), dtype=np.float64)
-        self.tensor = torch.from_numpy(self.array)
 
 
 class CyclicLR(ScheduleLR):
@@ -465,15 +369,19 @@ class CyclicLR(ScheduleLR):
         (0.25, 1.0)
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
-                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1,
-                 *, shape="linear", tensor_lr=False):
-        _check_optimizer(optimizer)
+    def __init__(self, optimizer: Optimizer, base_lr: PerGroup[float],
+                 max_lr: PerGroup[float], step_size_up: float = 2000,
+                 step_size_down: float | None = None, mode: Policy = "triangular",
+                 gamma: float = 1.0, scale_fn: ScaleFn | None = None,
+                 scale_mode: ScaleMode = "cycle", cycle_momentum: bool = True,
+                 base_momentum: PerGroup[float] = 0.8, max_momentum: PerGroup[float] = 0.9,
+                 last_epoch: int = -1, *, shape: Shape = "linear",
+                 tensor_lr: bool = False) -> None:
+        check_optimizer(optimizer)
         n = len(optimizer.param_groups)
-        base_lrs = _per_group("base_lr", base_lr, n)
-        max_lrs = _per_group("max_lr", max_lr, n)
-        with _torch_names(step_size="step_size_up", policy="mode"):
+        base_lrs = per_group("base_lr", base_lr, n)
+        max_lrs = per_group("max_lr", max_lr, n)
+        with torch_names(step_size="step_size_up", policy="mode"):
             schedules = [
                 cyclr.cyclic(low, high, step_size_up, step_size_down=step_size_down,
                              policy=mode, gamma=gamma, scale_fn=scale_fn,
@@ -481,14 +389,13 @@ class CyclicLR(ScheduleLR):
                 for low, high in zip(base_lrs, max_lrs)]
         momenta = self._cycle_momentum(optimizer, schedules, cycle_momentum,
                                        base_momentum, max_momentum)
-        group_keys = [_momentum_keys(m) for m in momenta] if momenta else None
+        group_keys = [momentum_keys(m) for m in momenta] if momenta else None
         self.max_lrs = [s.params["max_lr"] for s in schedules]
         self.mode, self.gamma = mode, gamma
         self.scale_mode = schedules[0].params["scale_mode"]
         self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)
 
     _torch_format = CYCLIC
-
 
 
 class OneCycleLR(ScheduleLR):
@@ -523,31 +430,25 @@ class OneCycleLR(ScheduleLR):
             ``cycle_momentum`` is set and the optimizer has neither momentum nor betas.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None,
-                 steps_per_epoch=None, pct_start=0.3, anneal_strategy="cos",
-                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1,
-                 *, tensor_lr=False):
-        _check_optimizer(optimizer)
-        if total_steps is not None:
-            total_steps = _positive_int("total_steps", total_steps)
-        elif epochs is not None and steps_per_epoch is not None:
-            total_steps = (_positive_int("epochs", epochs)
-                           * _positive_int("steps_per_epoch", steps_per_epoch))
-        else:
-            raise ValueError(
-                "You must define either total_steps OR (epochs AND steps_per_epoch); got "
-                f"total_steps={total_steps!r}, epochs={epochs!r}, "
-                f"steps_per_epoch={steps_per_epoch!r}")
+    def __init__(self, optimizer: Optimizer, max_lr: PerGroup[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: Anneal = "cos", cycle_momentum: bool = True,
+                 base_momentum: PerGroup[float] = 0.85, max_momentum: PerGroup[float] = 0.95,
+                 div_factor: float = 25.0, final_div_factor: float = 1e4,
+                 three_phase: bool = False, last_epoch: int = -1, *,
+                 tensor_lr: bool = False) -> None:
+        check_optimizer(optimizer)
+        total = one_cycle_steps(total_steps, epochs, steps_per_epoch)
         n = len(optimizer.param_groups)
-        peaks = _per_group("max_lr", max_lr, n)
+        peaks = per_group("max_lr", max_lr, n)
         # Every group has the same phases: a degenerate run's warning is given once,
         # not once per group.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with _torch_names(anneal="anneal_strategy"):
+            with torch_names(anneal="anneal_strategy"):
                 schedules = [
-                    cyclr.one_cycle(peak, total_steps, pct_start=pct_start,
+                    cyclr.one_cycle(peak, total, pct_start=pct_start,
                                     anneal=anneal_strategy, div_factor=div_factor,
                                     final_div_factor=final_div_factor,
                                     three_phase=three_phase)
@@ -557,17 +458,12 @@ class OneCycleLR(ScheduleLR):
                           stacklevel=2)
         # torch keeps these in each group (its OneCycleLR reads them back); keep them for
         # code that looks there. The schedule itself never reads them.
-        group_keys = []
-        for s in schedules:
-            p = s.params
-            first = p["max_lr"] / p["div_factor"]
-            group_keys.append({"initial_lr": first, "max_lr": p["max_lr"],
-                               "min_lr": first / p["final_div_factor"]})
+        group_keys = [one_cycle_keys(s) for s in schedules]
         momenta = self._cycle_momentum(optimizer, schedules, cycle_momentum,
                                        base_momentum, max_momentum)
         for extra, m in zip(group_keys, momenta or ()):
-            extra.update(_momentum_keys(m))
-        self.total_steps = total_steps
+            extra.update(momentum_keys(m))
+        self.total_steps = total
         self._warned_past_end = False
         self._setup(optimizer, schedules, momenta, last_epoch, tensor_lr, group_keys)
 
@@ -580,12 +476,14 @@ class OneCycleLR(ScheduleLR):
                 f"Warned once.", UserWarning, stacklevel=3)
         ScheduleLR._apply(self, i)   # no super() lookup: this runs every step
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
+        """The state of :class:`ScheduleLR`, and whether the past-the-end warning was
+        given."""
         state = super().state_dict()
         state["_warned_past_end"] = self._warned_past_end
         return state
 
-    def _load_extra(self, state_dict: dict) -> None:
+    def _load_extra(self, state_dict: dict[str, Any]) -> None:
         self._warned_past_end = bool(state_dict.get("_warned_past_end", False))
 
     _torch_format = ONE_CYCLE
@@ -646,16 +544,19 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
     """
 
     _torch_format = RESTARTS
+    T_0: int
+    T_mult: int
+    eta_min: float
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1, *,
-                 tensor_lr=False):
-        _check_optimizer(optimizer)
-        T_0 = _positive_int("T_0", T_0)
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1, *, tensor_lr: bool = False) -> None:
+        check_optimizer(optimizer)
+        T_0 = positive_int("T_0", T_0)
         if isinstance(T_mult, bool) or not isinstance(T_mult, numbers.Integral) or T_mult < 1:
             raise ValueError(
                 f"T_mult must be an integer >= 1, got {T_mult!r} (for a fractional one, "
                 f"drive cyclr.cosine_restarts(..., cycle_mult=...) with ScheduleLR)")
-        resuming = _last_epoch(last_epoch) != -1
+        resuming = check_last_epoch(last_epoch) != -1
         schedules = []
         for k, group in enumerate(optimizer.param_groups):
             key = "initial_lr" if resuming or "initial_lr" in group else "lr"
@@ -667,14 +568,14 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
             peak = group[key]
             if isinstance(peak, torch.Tensor) and peak.numel() == 1:
                 peak = peak.item()
-            with _torch_names(max_lr=f"param_groups[{k}][{key!r}]", min_lr="eta_min"):
+            with torch_names(max_lr=f"param_groups[{k}][{key!r}]", min_lr="eta_min"):
                 schedules.append(cyclr.cosine_restarts(peak, T_0, min_lr=eta_min,
                                                        cycle_mult=int(T_mult)))
         self.T_0, self.T_mult = T_0, int(T_mult)
         self.eta_min = schedules[0].params["min_lr"]
         self._setup(optimizer, schedules, None, last_epoch, tensor_lr)
 
-    def _cycle_at(self, i: int) -> tuple:
+    def _cycle_at(self, i: int) -> tuple[int, int]:
         """``(T_i, T_cur)`` at step ``i``: the length of the cycle holding it, and its
         offset there."""
         if self.T_mult == 1:
@@ -692,7 +593,7 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
         """Steps since the last restart (torch's ``T_cur``)."""
         return self._cycle_at(self.last_epoch)[1]
 
-    def _epoch(self, epoch) -> int:
+    def _epoch(self, epoch: int) -> int:
         """The step ``step(epoch)`` goes to: a whole one (torch's class takes a whole
         epoch without its deprecation warning, and so does this one).
 
@@ -705,4 +606,4 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
                 f"steps. For the schedule torch gives step(epoch + i / iters), give T_0 "
                 f"in batches (T_0 * iters) and call step() with no argument once per "
                 f"batch")
-        return _whole_step(epoch)
+        return whole_step(epoch)
