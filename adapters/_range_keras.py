@@ -8,6 +8,9 @@ Metric accumulators, which ``fit`` and ``evaluate`` reset anyway, are not restor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -17,10 +20,13 @@ from cyclr.rangetest import RangeTest, RangeTestResult
 from ._range_loop import cycle, run
 
 
-def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
-               num_steps=100, mode="exp", validation_data=None, shuffle=True, seed=0,
-               batch_fn=None, smoothing=0.8, diverge_factor=5.0,
-               progress=True) -> RangeTestResult:
+def range_test(model: keras.Model, x: Any, y: Any = None, *, batch_size: int = 32,
+               start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
+               mode: str = "exp", validation_data: tuple[Any, Any] | None = None,
+               shuffle: bool = True, seed: int = 0,
+               batch_fn: Callable[[Any], tuple[Any, ...]] | None = None,
+               smoothing: float = 0.8, diverge_factor: float | None = 5.0,
+               progress: bool = True) -> RangeTestResult:
     """Run an LR range test on a compiled Keras model and leave it untouched.
 
     An optimizer that has not trained yet is built first (its slots get the values it
@@ -37,8 +43,8 @@ def range_test(model, x, y=None, *, batch_size=32, start_lr=1e-7, end_lr=10.0,
         x: training inputs (arrays, or a dict of arrays for a multi-input model,
             batched by ``batch_size``), or an iterable of batches such as a
             ``tf.data.Dataset`` (under every Keras backend: its tensors are handed to
-            the model as NumPy arrays); an iterable is iterated again when it runs out, unless it is a one-shot iterator, in
-            which case the test stops there.
+            the model as NumPy arrays); an iterable is iterated again when it runs
+            out, unless it is a one-shot iterator, in which case the test stops there.
         y: training targets, for array ``x``.
         batch_size: examples per step for array input.
         start_lr, end_lr, num_steps, mode, smoothing, diverge_factor, progress: as for

@@ -8,7 +8,8 @@ the divergence stop and the progress report are :class:`cyclr.RangeTest`'s.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from cyclr.rangetest import RangeTest, RangeTestResult
 
@@ -17,7 +18,9 @@ from cyclr.rangetest import RangeTest, RangeTestResult
 MAX_ONE_SHOT_BATCHES = 1000
 
 
-def run(rt: RangeTest, data, name, step, restore=None) -> RangeTestResult:
+def run(rt: RangeTest, data: Iterable[Any], name: str,
+        step: Callable[[float, Iterator[Any]], tuple[Any, Any] | None],
+        restore: Callable[[], None] | None = None) -> RangeTestResult:
     """Drive ``rt`` over ``data`` and return its result.
 
     Args:
@@ -46,7 +49,7 @@ def run(rt: RangeTest, data, name, step, restore=None) -> RangeTestResult:
     return rt.result()
 
 
-def cycle(data, name):
+def cycle(data: Iterable[Any], name: str) -> Iterator[Any]:
     """The batches of ``data`` pass after pass; a one-shot iterator just ends. Nothing
     is drawn from ``data`` before the first ``next``."""
     one_shot = isinstance(data, Iterator)
@@ -61,7 +64,7 @@ def cycle(data, name):
             return
 
 
-def reusable(data, name):
+def reusable(data: Any, name: str) -> Iterable[Any]:
     """``data`` if it can be iterated again, else its batches, read once into a list.
 
     A validation set is read after every step; a generator would be empty after the

@@ -7,6 +7,9 @@ to (JAX arrays are immutable; NumPy leaves are only read, no buffer is donated).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -16,9 +19,13 @@ from cyclr.rangetest import RangeTest, RangeTestResult
 from ._range_loop import run
 
 
-def range_test(loss_fn, params, batches, optimizer, *, start_lr=1e-7, end_lr=10.0,
-               num_steps=100, mode="exp", has_aux=False, accuracy_fn=None, val_batch=None,
-               jit=True, smoothing=0.8, diverge_factor=5.0, progress=True) -> RangeTestResult:
+def range_test(loss_fn: Callable[[Any, Any], Any], params: Any, batches: Iterable[Any],
+               optimizer: Callable[..., optax.GradientTransformation], *,
+               start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
+               mode: str = "exp", has_aux: bool = False,
+               accuracy_fn: Callable[[Any, Any], Any] | None = None, val_batch: Any = None,
+               jit: bool = True, smoothing: float = 0.8, diverge_factor: float | None = 5.0,
+               progress: bool = True) -> RangeTestResult:
     """Run an LR range test with Optax, leaving every input as it was.
 
     The optimizer is built as ``optimizer(lr_schedule)``, where ``lr_schedule(count)``

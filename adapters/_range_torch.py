@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,10 +31,16 @@ from cyclr.rangetest import RangeTest, RangeTestResult
 from ._range_loop import reusable, run
 
 
-def range_test(model, optimizer, loss_fn, train_loader, *, start_lr=1e-7, end_lr=10.0,
-               num_steps=100, mode="exp", val_loader=None, accuracy_fn=None,
-               batch_fn=None, output_fn=None, accumulation_steps=1, device=None,
-               smoothing=0.8, diverge_factor=5.0, progress=True) -> RangeTestResult:
+def range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               loss_fn: Callable[[Any, Any], torch.Tensor] | None,
+               train_loader: Iterable[Any], *, start_lr: float = 1e-7,
+               end_lr: float = 10.0, num_steps: int = 100, mode: str = "exp",
+               val_loader: Iterable[Any] | None = None,
+               accuracy_fn: Callable[[Any, Any], Any] | None = None,
+               batch_fn: Callable[[Any], tuple[Any, Any]] | None = None,
+               output_fn: Callable[[Any], Any] | None = None, accumulation_steps: int = 1,
+               device: torch.device | str | None = None, smoothing: float = 0.8,
+               diverge_factor: float | None = 5.0, progress: bool = True) -> RangeTestResult:
     """Run an LR range test on ``model`` and leave it, and ``optimizer``, untouched.
 
     Each step sets the LR of every parameter group to the ramp's value, trains on
@@ -142,7 +149,7 @@ def range_test(model, optimizer, loss_fn, train_loader, *, start_lr=1e-7, end_lr
                lambda: _restore(model, optimizer, saved))
 
 
-def top1_accuracy(logits, targets):
+def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The fraction of ``targets`` (class indices) where ``logits`` (class scores along
     dim 1) is largest."""
     return (logits.argmax(dim=1) == targets).float().mean()
@@ -155,7 +162,7 @@ def _top1_applies(logits, targets) -> bool:
             and not targets.is_floating_point() and not targets.is_complex())
 
 
-def split_batch(batch):
+def split_batch(batch: Any) -> tuple[Any, Any]:
     """The default ``batch_fn``: ``(inputs, targets)`` from a pair, or from a dict (the
     whole dict as keyword inputs, its ``"labels"`` or ``"label"`` as targets)."""
     if isinstance(batch, Mapping):
@@ -170,7 +177,7 @@ def split_batch(batch):
         f"(inputs, targets)")
 
 
-def logits_of(output):
+def logits_of(output: Any) -> Any:
     """The default ``output_fn``: a tensor itself, ``output.logits``,
     ``output["logits"]``, or the first item of a tuple or list."""
     if isinstance(output, torch.Tensor):
@@ -301,7 +308,8 @@ def _restore(model, optimizer, saved):
         _restore_optimizer(optimizer, saved)
 
 
-def save_module(model, params=(), loaders=()):
+def save_module(model: torch.nn.Module, params: Iterable[torch.Tensor] = (),
+                loaders: Iterable[Any] = ()) -> dict[str, Any]:
     """What :func:`restore_module` needs to put ``model`` back as it is now: its
     ``state_dict()``, its modules' bindings, every ``.grad`` (of the model's parameters
     and of ``params``, tensors trained outside the model), the global random states and
@@ -330,7 +338,7 @@ def save_module(model, params=(), loaders=()):
         }
 
 
-def restore_module(model, saved):
+def restore_module(model: torch.nn.Module, saved: dict[str, Any]) -> None:
     """Put ``model`` (and the random states) back as :func:`save_module` saw them."""
     with torch.no_grad():
         for module, attrs, params, buffers, children in saved["bindings"]:

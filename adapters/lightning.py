@@ -26,6 +26,7 @@ the same place.) ``import cyclr`` does not import Lightning; this module does.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 from . import _require
 
@@ -42,10 +43,13 @@ __all__ = ["range_test"]
 _LR_NAMES = ("lr", "learning_rate")
 
 
-def range_test(module, datamodule=None, *, train_dataloaders=None, start_lr=1e-7,
-               end_lr=10.0, num_steps=100, mode="exp", smoothing=0.8, diverge_factor=5.0,
-               progress=True, update_attr=False, attr_name=None,
-               trainer_kwargs=None) -> RangeTestResult:
+def range_test(module: lightning.LightningModule,
+               datamodule: lightning.LightningDataModule | None = None, *,
+               train_dataloaders: Any = None, start_lr: float = 1e-7, end_lr: float = 10.0,
+               num_steps: int = 100, mode: str = "exp", smoothing: float = 0.8,
+               diverge_factor: float | None = 5.0, progress: bool = True,
+               update_attr: bool = False, attr_name: str | None = None,
+               trainer_kwargs: dict[str, Any] | None = None) -> RangeTestResult:
     """Run an LR range test on a LightningModule and leave it untouched.
 
     A temporary ``lightning.Trainer`` fits the module for up to ``num_steps`` optimizer

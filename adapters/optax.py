@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from . import _require
 
 with _require(__name__, "jax"):
     import jax
     import jax.numpy as jnp
-    import optax  # noqa: F401  (the re-exported range_test needs it)
+    import optax
 
 import cyclr
 from cyclr import tables
 
 
-def _counts(count):
+def _counts(count: Any) -> jax.Array:
     """``count`` as an int64 array clipped at 0 (call inside the x64 scope)."""
     count = jnp.asarray(count)
     if not jnp.issubdtype(count.dtype, jnp.integer):
@@ -54,20 +55,20 @@ class _Ops:
     maximum = staticmethod(jnp.maximum)
 
     @staticmethod
-    def gather(table, index):
+    def gather(table: jax.Array, index: jax.Array) -> jax.Array:
         # Tables are below 2**31 entries; int32 indices gather fastest.
         return table[index.astype(jnp.int32)]
 
     @staticmethod
-    def float64(x):
+    def float64(x: Any) -> jax.Array:
         return jnp.asarray(x).astype(jnp.float64)
 
     @staticmethod
-    def float32(x):
+    def float32(x: Any) -> jax.Array:
         return jnp.asarray(x).astype(jnp.float32)
 
 
-def schedule(s, total_steps=None):
+def schedule(s: cyclr.Schedule, total_steps: int | None = None) -> optax.Schedule:
     """An optax schedule that gives ``s``'s float32 values, count for count, forever.
 
     Args:
@@ -106,7 +107,7 @@ def schedule(s, total_steps=None):
         # Only the device arrays are kept: the numpy plan is dropped here.
         plan = tables.convert(tables.plan(s, total_steps), jnp.asarray)
 
-    def lookup(count):
+    def lookup(count: Any) -> jax.Array:
         with jax.enable_x64(True):
             return tables.evaluate(plan, _counts(count), _Ops)
 
@@ -115,7 +116,7 @@ def schedule(s, total_steps=None):
 
 # -- optax's own schedules, as cyclr chains ----------------------------------------------
 
-def _real(name: str, value) -> float:
+def _real(name: str, value: Any) -> float:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
@@ -129,21 +130,21 @@ def _real(name: str, value) -> float:
     return x
 
 
-def _rate(name: str, value) -> float:
+def _rate(name: str, value: Any) -> float:
     x = _real(name, value)
     if x < 0.0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return x + 0.0
 
 
-def _positive(name: str, value) -> float:
+def _positive(name: str, value: Any) -> float:
     x = _real(name, value)
     if not x > 0.0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return x
 
 
-def _steps(name: str, value, minimum: int) -> int:
+def _steps(name: str, value: Any, minimum: int) -> int:
     """A whole step count (an int, or a float with a whole value) >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer step count, got {value!r:.200}")
@@ -155,7 +156,7 @@ def _steps(name: str, value, minimum: int) -> int:
     return n
 
 
-def _chain(segments):
+def _chain(segments: Sequence[tuple[cyclr.Schedule, int]]) -> cyclr.Schedule:
     """``cyclr.chain`` of ``(schedule, steps)`` pairs, the last one open-ended (each
     anneal holds its end value)."""
     if len(segments) == 1:
@@ -163,7 +164,8 @@ def _chain(segments):
     return cyclr.chain(*segments[:-1], segments[-1][0])
 
 
-def _onecycle_chain(transition_steps, peak_value, pct_start, div_factor, final_div_factor):
+def _onecycle_chain(transition_steps: Any, peak_value: Any, pct_start: Any, div_factor: Any,
+                    final_div_factor: Any) -> cyclr.Schedule:
     total = _steps("transition_steps", transition_steps, 1)
     peak = _rate("peak_value", peak_value)
     pct = _real("pct_start", pct_start)
@@ -183,8 +185,9 @@ def _onecycle_chain(transition_steps, peak_value, pct_start, div_factor, final_d
     return _chain(segments)
 
 
-def _warmup_cosine_chain(init_value, peak_value, warmup_steps, decay_steps,
-                         end_value=0.0, exponent=1.0):
+def _warmup_cosine_chain(init_value: Any, peak_value: Any, warmup_steps: Any,
+                         decay_steps: Any, end_value: Any = 0.0,
+                         exponent: Any = 1.0) -> cyclr.Schedule:
     init = _rate("init_value", init_value)
     peak = _rate("peak_value", peak_value)
     end = _rate("end_value", end_value)
@@ -206,7 +209,7 @@ def _warmup_cosine_chain(init_value, peak_value, warmup_steps, decay_steps,
     return cyclr.chain((cyclr.linear(init, peak, warmup), warmup), cosine)
 
 
-def _sgdr_chain(cosine_kwargs):
+def _sgdr_chain(cosine_kwargs: Any) -> cyclr.Schedule:
     if isinstance(cosine_kwargs, Mapping) or not hasattr(cosine_kwargs, "__iter__"):
         raise TypeError(f"cosine_kwargs must be an iterable of dicts, got "
                         f"{cosine_kwargs!r:.200}")
@@ -227,8 +230,9 @@ def _sgdr_chain(cosine_kwargs):
     return _chain(segments)
 
 
-def cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_factor=25.0,
-                             final_div_factor=1e4):
+def cosine_onecycle_schedule(transition_steps: int, peak_value: float,
+                             pct_start: float = 0.3, div_factor: float = 25.0,
+                             final_div_factor: float = 1e4) -> optax.Schedule:
     """optax's ``cosine_onecycle_schedule``, same arguments, as a cyclr chain.
 
     A cosine rise from ``peak_value / div_factor`` to ``peak_value`` over counts
@@ -271,8 +275,9 @@ def cosine_onecycle_schedule(transition_steps, peak_value, pct_start=0.3, div_fa
                                     final_div_factor))
 
 
-def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps,
-                                 end_value=0.0, exponent=1.0):
+def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_steps: int,
+                                 decay_steps: int, end_value: float = 0.0,
+                                 exponent: float = 1.0) -> optax.Schedule:
     """optax's ``warmup_cosine_decay_schedule``, same arguments, as a cyclr chain:
     ``chain((linear(init_value, peak_value, warmup_steps), warmup_steps),
     cosine(peak_value, end_value, decay_steps - warmup_steps))``.
@@ -315,7 +320,7 @@ def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_ste
                                          decay_steps, end_value, exponent))
 
 
-def sgdr_schedule(cosine_kwargs):
+def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> optax.Schedule:
     """optax's ``sgdr_schedule``: warm-up + cosine decay cycles back to back, each
     ``warmup_cosine_decay_schedule(**kwargs)`` for one dict of ``cosine_kwargs``,
     lasting its ``decay_steps`` counts; the last holds its ``end_value`` after.
