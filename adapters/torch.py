@@ -31,8 +31,8 @@ torch, on purpose:
 - ``tensor_lr=True`` keeps ``group["lr"]`` a 0-d tensor updated in place, so that a
   ``torch.compile``-d optimizer step is not recompiled as the LR changes.
 
-Checkpoint code (states, torch's saved formats, scale_fn records) lives in
-``_torch_state``, the checks of torch-named arguments in ``_torch_args``, and the
+Checkpoint code (states, scale_fn records) lives in ``_torch_state``, the reading of
+torch's saved states in ``_torch_formats``, the checks of torch-named arguments in ``_torch_args``, and the
 ``tensor_lr`` cells in ``_torch_cells``.
 
 References:
@@ -72,15 +72,8 @@ from ._torch_args import (
     whole_step,
 )
 from ._torch_cells import install_cells, set_value
-from ._torch_state import (
-    CYCLIC,
-    ONE_CYCLE,
-    RESTARTS,
-    Checkpoints,
-    momentum_keys,
-    one_cycle_keys,
-    untouched_on_error,
-)
+from ._torch_formats import CYCLIC, ONE_CYCLE, RESTARTS, momentum_keys, one_cycle_keys
+from ._torch_state import Checkpoints, untouched_on_error
 
 if TYPE_CHECKING:
     from ._range_torch import range_test
