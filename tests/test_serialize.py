@@ -88,3 +88,35 @@ def test_function_path_refuses_what_has_no_import_path(fn):
 
     with pytest.raises(ValueError, match="module-level function"):
         function_path(fn)
+
+
+# A chain of triangular2 and a 1cycle momentum schedule, pickled (protocol 4) by cyclr
+# 0.1.0, when every class lived in one cyclr/schedules.py.
+PICKLED_BY_0_1_0 = (
+    b'\x80\x04\x95\x10\x02\x00\x00\x00\x00\x00\x00\x8c\x0fcyclr.schedules\x94\x8c\x08'
+    b'_rebuild\x94\x93\x94h\x00\x8c\x05Chain\x94\x93\x94\x8c\x08segments\x94h\x02h\x00'
+    b'\x8c\x06Cyclic\x94\x93\x94(\x8c\x07base_lr\x94G?PbM\xd2\xf1\xa9\xfc\x86\x94\x8c\x06'
+    b'max_lr\x94G?x\x93t\xbcj~\xfa\x86\x94\x8c\tstep_size\x94M\xd0\x07\x86\x94\x8c\x0e'
+    b'step_size_down\x94N\x86\x94\x8c\x06policy\x94\x8c\x0btriangular2\x94\x86\x94\x8c'
+    b'\x05gamma\x94G?\xf0\x00\x00\x00\x00\x00\x00\x86\x94\x8c\x08scale_fn\x94N\x86\x94'
+    b'\x8c\nscale_mode\x94\x8c\x05cycle\x94\x86\x94\x8c\x05shape\x94\x8c\x06linear\x94'
+    b'\x86\x94t\x94\x86\x94R\x94M\x80>\x86\x94h\x02h\x00\x8c\x08Momentum\x94\x93\x94\x8c'
+    b'\x08schedule\x94h\x02h\x00\x8c\x08OneCycle\x94\x93\x94(h\nG?\xb9\x99\x99\x99\x99'
+    b'\x99\x9a\x86\x94\x8c\x0btotal_steps\x94Kd\x86\x94\x8c\tpct_start\x94G?\xd3333333'
+    b'\x86\x94\x8c\x06anneal\x94\x8c\x03cos\x94\x86\x94\x8c\ndiv_factor\x94G@9\x00\x00'
+    b'\x00\x00\x00\x00\x86\x94\x8c\x10final_div_factor\x94G@\xc3\x88\x00\x00\x00\x00\x00'
+    b'\x86\x94\x8c\x0bthree_phase\x94\x89\x86\x94t\x94\x86\x94R\x94\x86\x94\x8c\r'
+    b'base_momentum\x94G?\xeb333333\x86\x94\x8c\x0cmax_momentum\x94G?\xeeffffff\x86\x94'
+    b'\x87\x94\x86\x94R\x94N\x86\x94\x86\x94\x86\x94\x85\x94\x86\x94R\x94.')
+
+
+def test_pickles_of_the_earlier_single_module_layout_still_load():
+    import pickle
+
+    expected = cyclr.chain((cyclr.triangular2(0.001, 0.006, 2000), 16000),
+                           cyclr.one_cycle(0.1, 100).momentum_schedule(0.85, 0.95))
+    loaded = pickle.loads(PICKLED_BY_0_1_0)
+    assert loaded == expected
+    assert loaded.array(20_000).tolist() == expected.array(20_000).tolist()
+    # and new pickles name the same module, whatever file a class lives in
+    assert b"cyclr.schedules\x94" in pickle.dumps(expected, protocol=4)
