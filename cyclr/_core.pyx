@@ -17,7 +17,7 @@
 #      checks every buffer it is handed (type, dtype, ndim, contiguity, writeability)
 #      before any ``nogil`` loop, calls a user ``scale_fn`` (with the GIL) when there is
 #      one, and walks chains;
-#   5. ``cyclr/schedules.py`` (plain Python): validation, constructors, repr, equality,
+#   5. ``cyclr/schedules/`` (plain Python): validation, constructors, repr, equality,
 #      pickling and serialization on top of ``Kernel``.
 #
 # All arithmetic is double; float32 output is the double result rounded once.
