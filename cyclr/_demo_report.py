@@ -134,7 +134,29 @@ def findings(results) -> list[str]:
             + (f"{abs(100 * diff):.2f} points {'higher' if diff > 0 else 'lower'} than "
                f"the fixed LR after {steps}{within}." if diff else
                f"the same as the fixed LR after {steps}."))
-    return lines + [verdict(summary), same_budget_verdict(summary)]
+    lines += [verdict(summary), same_budget_verdict(summary)]
+    if "frameworks" in results:
+        lines.append(frameworks_finding(results["frameworks"]))
+    return lines
+
+
+def frameworks_finding(fw) -> str:
+    """Whether Keras and optax used PyTorch's LRs (rounded to float32) at every update.
+
+    Examples:
+        >>> frameworks_finding({"steps": 72, "differ": {"keras": 0, "optax": 0}})[:52]
+        'The same triangular2 schedule in PyTorch, Keras and '
+        >>> frameworks_finding({"steps": 72, "differ": {"keras": 0, "optax": 3}})[-32:]
+        'Keras at 0 and optax at 3 of 72.'
+    """
+    n, differ = fw["steps"], fw["differ"]
+    start = "The same triangular2 schedule in PyTorch, Keras and JAX/optax: "
+    if not any(differ.values()):
+        return (start + f"Keras and optax used exactly PyTorch's LR, rounded to float32, "
+                        f"at all {n} updates.")
+    return (start + f"the LR Keras or optax used was not PyTorch's rounded to float32 at "
+                    f"some updates: Keras at {differ['keras']} and optax at "
+                    f"{differ['optax']} of {n}.")
 
 
 def verdict(summary) -> str:
@@ -205,6 +227,8 @@ def _command(args) -> str:
             parts.append(f"{flag} {value}")
     if args.quick:
         parts.append("--quick")
+    if getattr(args, "frameworks", False):
+        parts.append("--frameworks")
     if args.threads != 1:
         parts.append(f"--threads {args.threads}")
     return " ".join(parts)
@@ -329,10 +353,10 @@ def markdown(results, figures, schedules, args) -> str:
                           short["mean"], short["std"],
                           _within(s["reach_mean_curve"], short["steps"]),
                           [_within(r, short["steps"]) for r in s["reach_per_seed"]]))
+    lines += ["", f"![Test accuracy]({figures['accuracy']})", ""]
+    if "frameworks" in results:
+        lines += frameworks_section(results, schedules)
     lines += [
-        "",
-        f"![Test accuracy]({figures['accuracy']})",
-        "",
         "## What this run showed",
         "",
         *[f"- {line}" for line in findings(results)],
@@ -345,3 +369,92 @@ def markdown(results, figures, schedules, args) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+FRAMEWORK_NAMES = {"torch": "PyTorch", "keras": "Keras", "optax": "JAX/optax"}
+
+
+def lr_row(step, torch_lr, keras_lr, optax_lr) -> str:
+    """One row of the LR table: PyTorch's float64 LR, then it and the compiled
+    frameworks' LRs rounded to float32, each number written as Python writes a float
+    (for a float32, its exact value: the rounding stays visible), and whether the three
+    float32 numbers are equal.
+
+    Examples:
+        >>> lr_row(3, 0.1, 0.10000000149011612, 0.10000000149011612)
+        '| 3 | 0.1 | 0.10000000149011612 | 0.10000000149011612 | 0.10000000149011612 | yes |'
+    """
+    torch32, keras32, optax32 = (float(np.float32(x)) for x in (torch_lr, keras_lr,
+                                                                 optax_lr))
+    same = torch32 == keras32 == optax32
+    return (f"| {step} | {float(torch_lr)!r} | {torch32!r} | {keras32!r} | {optax32!r} | "
+            f"{'yes' if same else 'no'} |")
+
+
+def frameworks_section(results, schedules) -> list[str]:
+    """The report's part on ``--frameworks``: how each framework ran, the LR table at
+    the sampled steps, the count of steps where the LRs differ and the accuracies."""
+    fw, c = results["frameworks"], results["config"]
+    n, v, runs = fw["steps"], fw["versions"], fw["runs"]
+    cycles = n / (2 * results["step_size"])
+    momentum = c["momentum"]
+    lines = [
+        "## 4. The same schedule in PyTorch, Keras and JAX/optax",
+        "",
+        f"The triangular2 schedule above (`{schedules['triangular2']!r}`) then drove the "
+        f"same model ({results['model']}) in three frameworks for {n} iterations "
+        f"({cycles:.3g} cycle(s)), from the same initial weights (those of the PyTorch "
+        f"model of seed {fw['seed']}, copied) and on the same batches. Each run recorded "
+        f"the LR of every update as the framework used it:",
+        "",
+        f"- PyTorch {results['torch_version']}: `cyclr.adapters.torch.ScheduleLR`; "
+        f"`optimizer.param_groups[0][\"lr\"]` before each step (a Python float, "
+        f"float64).",
+        f"- Keras {v['keras']} (backend {v['keras_backend']}, TensorFlow "
+        f"{v['tensorflow']}): `keras.optimizers.SGD(learning_rate="
+        f"cyclr.adapters.keras.schedule(s), momentum={momentum:g})`; the learning rate "
+        f"SGD's `update_step` received, kept by a subclass of SGD (float32).",
+        f"- JAX {v['jax']}, optax {v['optax']}: `optax.sgd(learning_rate="
+        f"cyclr.adapters.optax.schedule(s), momentum={momentum:g})`, through "
+        f"`optax.inject_hyperparams`, which keeps the LR of each update in the optimizer "
+        f"state; that LR (float32).",
+    ]
+    if c["weight_decay"]:
+        lines.append(f"- Weight decay {c['weight_decay']:g} in all three as PyTorch's SGD "
+                     f"applies it (wd·w added to the gradient): `optax.add_decayed_weights`"
+                     f" before `sgd`, and an L2 penalty wd/2·w² on every Keras weight.")
+    differ = fw["differ"]
+    if any(differ.values()):
+        verdict_line = (f"**The LR differed at {differ['keras']} of {n} updates in Keras "
+                        f"and at {differ['optax']} of {n} in optax.**")
+    else:
+        verdict_line = (f"**Keras and optax used exactly PyTorch's LR, rounded to float32, "
+                        f"at all {n} updates** (0 differences in either).")
+    lines += [
+        "",
+        f"PyTorch computes the LR in float64, the compiled frameworks in float32 "
+        f"({fw['torch_not_float32']} of PyTorch's {n} LRs are not float32 numbers), so "
+        f"each PyTorch LR is rounded to float32 and compared with Keras' and optax's "
+        f"exactly, with no tolerance. {verdict_line}",
+        "",
+        "| step | PyTorch (float64) | PyTorch as float32 | Keras | optax | same |",
+        "|---|---|---|---|---|---|",
+        *[lr_row(i, runs["torch"]["lrs"][i], runs["keras"]["lrs"][i],
+                 runs["optax"]["lrs"][i]) for i in fw["sample_steps"]],
+        "",
+        f"Step i is the (i+1)-th update. Shown: every half step size and the last step; "
+        f"all {n} LRs of each framework are in `results.json` (`frameworks`).",
+        "",
+        f"| framework | test accuracy after {n} iterations | wall time |",
+        "|---|---|---|",
+        *[f"| {FRAMEWORK_NAMES[name]} | {_pct(runs[name]['test_accuracy'])} | "
+          f"{fw['seconds'][name]:.0f} s |" for name in FRAMEWORK_NAMES],
+        "",
+        f"The accuracies need not be equal where the LRs are: the frameworks add in "
+        f"different orders, and Keras' SGD keeps its momentum as v ← {momentum:g}·v − "
+        f"lr·g where PyTorch and optax keep v ← {momentum:g}·v + g and step by lr·v, "
+        f"which differ whenever the LR changes. Wall time of this part, imports and "
+        f"compilation included: {fw['seconds']['total']:.0f} s.",
+        "",
+    ]
+    return lines

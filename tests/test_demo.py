@@ -455,3 +455,141 @@ def test_same_budget_verdict(clr, fixed, start):
     summary = {"triangular2": {"final_mean": clr[0], "final_std": clr[1]},
                "fixed": {"final_mean": fixed[0], "final_std": fixed[1]}}
     assert _demo_report.same_budget_verdict(summary).startswith(start)
+
+
+# ---------------------------------------------------------------- --frameworks
+
+@pytest.fixture(scope="module")
+def frameworks(tmp_path_factory):
+    """``cyclr demo --quick --frameworks`` on a short budget, through the console
+    script: 40 steps, a cycle and a bit at the quick step size of 18."""
+    pytest.importorskip("keras")
+    pytest.importorskip("optax")
+    out = tmp_path_factory.mktemp("demo") / "out"
+    r = subprocess.run([str(CYCLR), "demo", "--quick", "--frameworks", "--steps", "40",
+                        "--seeds", "1", "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    results = json.loads((out / "results.json").read_text())
+    return r, results, (out / "report.md").read_text()
+
+
+def test_frameworks_used_the_same_float32_lr_at_every_step(frameworks):
+    _, results, _ = frameworks
+    fw = results["frameworks"]
+    assert fw["steps"] == 40 and fw["seed"] == 0 and set(fw["runs"]) == {
+        "torch", "keras", "optax"}
+    assert fw["schedule"] == results["schedules"]["triangular2"]
+    schedule = cyclr.from_dict(fw["schedule"])
+    expected = schedule.array(40)                     # the core, in float64
+    torch_lrs = np.array(fw["runs"]["torch"]["lrs"])
+    np.testing.assert_array_equal(torch_lrs, expected)
+    # the PyTorch run is the main comparison's triangular2 run of seed 0, cut short
+    assert fw["runs"]["torch"]["lrs"] == results["lrs_used"]["triangular2"][:40]
+    for name in ("keras", "optax"):
+        used = np.array(fw["runs"][name]["lrs"])
+        assert len(used) == 40
+        # float32 numbers, stored exactly in JSON's float64
+        np.testing.assert_array_equal(used.astype(np.float32).astype(np.float64), used)
+        np.testing.assert_array_equal(used.astype(np.float32),
+                                      torch_lrs.astype(np.float32))
+        assert fw["differ"][name] == 0
+    # most float64 LRs are not float32 numbers: why the comparison rounds first
+    assert fw["torch_not_float32"] == int(np.sum(
+        torch_lrs.astype(np.float32).astype(np.float64) != torch_lrs))
+    assert fw["torch_not_float32"] > 20
+
+
+def test_frameworks_report_table_is_the_recorded_lrs(frameworks):
+    r, results, report = frameworks
+    fw = results["frameworks"]
+    runs = fw["runs"]
+    assert fw["sample_steps"] == [0, 9, 18, 27, 36, 39]  # every half step size, the last
+    header = "| step | PyTorch (float64) | PyTorch as float32 | Keras | optax | same |"
+    lines = report.splitlines()
+    at = lines.index(header)
+    table = lines[at + 2:at + 2 + len(fw["sample_steps"])]
+    assert lines[at + 2 + len(fw["sample_steps"])] == ""   # nothing more in the table
+    for row, step in zip(table, fw["sample_steps"]):
+        t = runs["torch"]["lrs"][step]
+        k, o = runs["keras"]["lrs"][step], runs["optax"]["lrs"][step]
+        assert row == (f"| {step} | {t!r} | {float(np.float32(t))!r} | {k!r} | {o!r} "
+                       f"| yes |")
+    # the peak of the first cycle is max_lr, in every framework
+    max_lr = results["range_test"]["suggested"]["max_lr"]
+    assert table[2].startswith(f"| 18 | {max_lr!r} | {float(np.float32(max_lr))!r} |")
+    assert "**Keras and optax used exactly PyTorch's LR, rounded to float32, at all 40 " \
+           "updates**" in report
+    for name, label in (("torch", "PyTorch"), ("keras", "Keras"), ("optax", "JAX/optax")):
+        acc = runs[name]["test_accuracy"]
+        assert 0.5 < acc <= 1.0                           # each run learned the digits
+        assert f"| {label} | {100 * acc:.2f}% | {fw['seconds'][name]:.0f} s |" in report
+    finding = ("The same triangular2 schedule in PyTorch, Keras and JAX/optax: Keras and "
+               "optax used exactly PyTorch's LR, rounded to float32, at all 40 updates.")
+    assert r.stdout.splitlines()[-1] == finding and f"- {finding}" in report
+    assert "`cyclr demo --out" in report and "--quick --frameworks`" in report
+    # TensorFlow's start-up log is kept back, progress is off: nothing on stderr
+    assert r.stderr == ""
+
+
+@pytest.mark.parametrize("task", ["mnist", "digits"])
+def test_copied_weights_give_the_same_network_in_every_framework(task):
+    # The Keras and JAX runs start from the PyTorch model's weights; the CNN's layouts
+    # differ (channels last, the flattening order), so the three must agree on outputs.
+    keras = pytest.importorskip("keras")
+    jax = pytest.importorskip("jax")
+    from cyclr import _demo_frameworks as fws
+
+    config = demo.Config(seeds=(0,), steps=1, **({} if task == "mnist" else demo.QUICK))
+    data = demo.load_data(task)
+    x = data["test"][0][:16]
+    model = demo.make_model(config, seed=3)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    weights = [p.detach().numpy() for p in model.parameters()]
+    k = fws._keras_model(keras, config)
+    k.set_weights(fws._keras_weights(config, weights))
+    got = np.asarray(k(fws._channels_last(config, x.numpy())))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    params = [jax.numpy.asarray(w) for w in weights]
+    got = np.asarray(fws._jax_forward(jax, config, params, x.numpy()))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_indices_are_the_pytorch_runs_batches():
+    from cyclr import _demo_frameworks as fws
+
+    n, size = 100, 32
+    got = fws.batch_indices(n, size, seed=5, steps=9)      # 4 batches an epoch
+    generator = torch.Generator().manual_seed(5)
+    expected = []
+    for _ in range(3):
+        order = torch.randperm(n, generator=generator).numpy()
+        expected += [order[i:i + size] for i in range(0, n, size)]
+    assert len(got) == 9
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_frameworks_budget_is_two_cycles_or_the_run():
+    from cyclr import _demo_frameworks as fws
+
+    config = demo.Config(seeds=(0,), steps=880)
+    assert fws.budget(config, 3500) == 2 * 2 * 110
+    assert fws.budget(dataclasses.replace(config, steps=100), 3500) == 100
+
+
+def test_missing_keras_or_jax_is_refused_before_training(tmp_path):
+    for blocked in ("keras", "optax"):
+        code = (f"import sys; sys.modules[{blocked!r}] = None; "
+                "from cyclr.cli import main; rc = main(sys.argv[1:]); "
+                "print('torch imported' if 'torch' in sys.modules else 'no torch'); "
+                "sys.exit(rc)")
+        r = subprocess.run([sys.executable, "-c", code, "demo", "--quick", "--frameworks",
+                            "--no-progress"], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=120)
+        refused_before_training(r, "--frameworks needs Keras 3 with TensorFlow, and JAX "
+                                   f"with optax; not installed: {blocked}:",
+                                "pip install 'cyclr[keras,jax]'")
+    assert not (tmp_path / "cyclr-demo").exists()
