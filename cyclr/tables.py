@@ -69,7 +69,8 @@ from ._forms import Cycles as _Cycles
 from ._forms import GrowingCycles as _Growing
 from ._forms import Settles as _Settles
 from ._forms import UserFactor as _User
-# The plan kinds and their evaluation live in ._plans; they are public from here.
+# The plan kinds and their evaluation live in ._plans and are public from here
+# (_arrays too, which the tests read).
 from ._plans import (ENVELOPES, Periodic, Piecewise, Plan, Restarts, Table, _arrays, convert,
                      envelope_factor, evaluate, nbytes, periodic_value)
 from .schedules import Chain, Schedule
