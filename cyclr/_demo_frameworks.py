@@ -133,12 +133,13 @@ def run(config, data, schedule, steps: int, step_size: int, progress, train) -> 
     weights = [p.detach().numpy() for p in make_model(config, seed).parameters()]
     batches = batch_indices(len(data["train"][1]), config.batch_size, seed, steps)
     arrays = {split: (x.numpy(), y.numpy()) for split, (x, y) in data.items()}
-    versions = {}
+    versions: dict = {}
     for name, trainer in (("keras", _keras_run), ("optax", _optax_run)):
         progress.label = f"{name}, seed {seed}"
         begun = time.monotonic()
-        lrs, acc, versions[name] = trainer(config, arrays, weights, batches, schedule,
-                                           progress.tick)
+        lrs, acc, used = trainer(config, arrays, weights, batches, schedule,
+                                 progress.tick)
+        versions.update(used)
         finish(name, lrs, acc, begun)
 
     torch32 = np.float32(runs["torch"]["lrs"])
@@ -146,9 +147,7 @@ def run(config, data, schedule, steps: int, step_size: int, progress, train) -> 
         "steps": steps,
         "seed": seed,
         "schedule": schedule.to_dict(),
-        "versions": {"keras": versions["keras"][0], "tensorflow": versions["keras"][1],
-                     "keras_backend": versions["keras"][2],
-                     "jax": versions["optax"][0], "optax": versions["optax"][1]},
+        "versions": versions,
         "runs": runs,
         # Steps where a compiled framework's LR is not PyTorch's rounded to float32.
         "differ": {name: int(np.sum(np.float32(runs[name]["lrs"]) != torch32))
@@ -230,7 +229,8 @@ def _keras_run(config, arrays, weights, batches, schedule, tick):
     x_test, y_test = arrays["test"]
     logits = model.predict_on_batch(_channels_last(config, x_test))
     acc = float(np.mean(np.argmax(logits, axis=1) == y_test))
-    return lrs, acc, (keras.__version__, tf.__version__, keras.backend.backend())
+    return lrs, acc, {"keras": keras.__version__, "tensorflow": tf.__version__,
+                      "keras_backend": keras.backend.backend()}
 
 
 def _channels_last(config, x):
@@ -319,7 +319,7 @@ def _optax_run(config, arrays, weights, batches, schedule, tick):
     logits = np.asarray(jax.jit(forward)(params, x_test))
     acc = float(np.mean(np.argmax(logits, axis=1) == y_test))
     lrs = np.asarray(jnp.stack(used)) if used else np.zeros(0, np.float32)
-    return lrs, acc, (jax.__version__, optax.__version__)
+    return lrs, acc, {"jax": jax.__version__, "optax": optax.__version__}
 
 
 def _jax_forward(jax, config, params, x):

@@ -454,7 +454,8 @@ def frameworks_section(results, schedules) -> list[str]:
         f"different orders, and Keras' SGD keeps its momentum as v ← {momentum:g}·v − "
         f"lr·g where PyTorch and optax keep v ← {momentum:g}·v + g and step by lr·v, "
         f"which differ whenever the LR changes. Wall time of this part, imports and "
-        f"compilation included: {fw['seconds']['total']:.0f} s.",
+        f"compilation included: {fw['seconds']['total']:.0f} s (`--threads` sets "
+        f"PyTorch's threads; TensorFlow and JAX use their own defaults).",
         "",
     ]
     return lines
