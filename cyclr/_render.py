@@ -106,11 +106,12 @@ def envelope(values: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     if n <= 2 * buckets:
         return np.arange(n), values
     edges = np.arange(buckets + 1, dtype=np.int64) * n // buckets
-    steps = []
+    picked: list[int] = []
     for k in range(buckets):
         chunk = values[edges[k]:edges[k + 1]]
-        steps += sorted({edges[k] + int(np.argmin(chunk)), edges[k] + int(np.argmax(chunk))})
-    steps = np.array(steps, dtype=np.int64)
+        picked += sorted({int(edges[k]) + int(np.argmin(chunk)),
+                          int(edges[k]) + int(np.argmax(chunk))})
+    steps = np.array(picked, dtype=np.int64)
     return steps, values[steps]
 
 

@@ -47,6 +47,7 @@ import os
 import platform
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -132,8 +133,9 @@ class Config:
 
 
 # The --quick run: 8x8 digits, an MLP, one epoch per half cycle, two cycles.
-QUICK = dict(task="digits", epochs_per_half_cycle=1, cycles=2, hidden=(32,), channels=(),
-             weight_decay=0.0, range_end_lr=1.0, range_epochs=2)
+QUICK: dict[str, Any] = dict(
+    task="digits", epochs_per_half_cycle=1, cycles=2, hidden=(32,), channels=(),
+    weight_decay=0.0, range_end_lr=1.0, range_epochs=2)
 
 
 def add_arguments(parser) -> None:
@@ -381,7 +383,7 @@ def run_demo(args) -> int:
     fw_steps = _demo_frameworks.budget(config, n_train) if config.frameworks else 0
     total = len(schedules) * len(config.seeds) * config.steps
     progress = Progress(total + len(_demo_frameworks.FRAMEWORKS) * fw_steps, args.progress)
-    runs = {}
+    runs: dict[str, Any] = {}
     frameworks = None
     try:
         for name, schedule in schedules.items():
