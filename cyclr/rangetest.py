@@ -348,6 +348,4 @@ def _isatty(stream) -> bool:
         return False
 
 
-RangeTestResult.__module__ = __name__      # documented and pickled as cyclr.rangetest's
-
 __all__ = ["RangeTest", "RangeTestResult", "ema", "ramp", "smooth"]

@@ -4,8 +4,8 @@ Every class here only validates and describes itself; the numbers come from the 
 kernels in ``cyclr._core`` (``Kernel``), which each schedule is an instance of. One
 module per family: ``_base`` (``Schedule``, ``Momentum``, ``Field``), ``cyclic``,
 ``one_cycle``, ``baselines``, ``anneals`` (linear, cosine, warm restarts) and ``chain``.
-Everything is importable from ``cyclr.schedules`` (and reports that module, so pickles
-and reprs do not depend on the layout).
+Everything is importable from ``cyclr.schedules``, so code and pickles that name
+``cyclr.schedules.Cyclic`` (as 0.1.0's single module did) keep working.
 
 References:
     L. N. Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
@@ -35,11 +35,6 @@ from .baselines import Constant, Decay, Exponential, StepDecay
 from .chain import MAX_CHAIN_SIZE, MAX_NESTING, Chain
 from .cyclic import Cyclic
 from .one_cycle import OneCycle
-
-for _public in (Schedule, Momentum, Field, Cyclic, OneCycle, Constant, Decay, Exponential,
-                StepDecay, Linear, Cosine, CosineRestarts, Chain, _rebuild):
-    _public.__module__ = __name__
-del _public
 
 __all__ = [
     "FORMAT_VERSION", "MAX_CHAIN_SIZE", "MAX_CYCLE_ENDS", "MAX_NESTING",
