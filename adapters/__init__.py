@@ -5,6 +5,7 @@ imports no framework."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 # The framework each extra installs, as its users name it.
@@ -38,3 +39,27 @@ def _require(adapter: str, extra: str) -> Iterator[None]:
             f"{adapter} needs {_FRAMEWORKS[extra]}, which could not be imported "
             f"({error}); install it with: pip install \"cyclr[{extra}]\"",
             name=error.name) from error
+
+
+@contextlib.contextmanager
+def renamed_errors(**names: str) -> Iterator[None]:
+    """Re-raise the core's argument errors in the block under a framework's argument
+    names (``step_size`` -> ``step_size_up``, ``max_lr`` -> ``initial_learning_rate``
+    ...), so that a drop-in's messages name what the user typed.
+
+    Args:
+        **names: the core's parameter name -> the framework's.
+
+    Raises:
+        TypeError, ValueError: the one raised in the block, its message renamed (an
+            error that names none of them is re-raised as it is).
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for core, theirs in names.items():
+            message = re.sub(rf"\b{core}\b", theirs, message)
+        if message == str(exc) or type(exc) not in (TypeError, ValueError):
+            raise
+        raise type(exc)(message) from None

@@ -12,10 +12,8 @@ with ``keras.models.load_model`` once ``cyclr.adapters.keras`` is imported.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -27,6 +25,7 @@ from cyclr import tables
 from cyclr.serialize import function_path
 from cyclr.schedules import ScaleMode
 
+from . import renamed_errors
 from ._keras_base import (
     PACKAGE,
     UNSAVED,
@@ -284,20 +283,6 @@ class ExponentialCyclicalLearningRate(CyclicalLearningRate):
 
 # -- Keras' own warm restarts ------------------------------------------------------------
 
-@contextlib.contextmanager
-def _keras_names(**names: str) -> Iterator[None]:
-    """Re-raise the core's argument errors under Keras' argument names."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for core, theirs in names.items():
-            message = re.sub(rf"\b{core}\b", theirs, message)
-        if message == str(exc) or type(exc) not in (TypeError, ValueError):
-            raise
-        raise type(exc)(message) from None
-
-
 def _in_range(name: str, value: Any, low: float, high: float,
               low_open: bool = False) -> float:
     if isinstance(value, bool) or callable(value):
@@ -379,7 +364,7 @@ class CosineDecayRestarts(Lookup):
         m_mul = _in_range("m_mul", m_mul, 0.0, 1.0, low_open=True)
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {name!r}")
-        with _keras_names(max_lr="initial_learning_rate", first_cycle="first_decay_steps",
+        with renamed_errors(max_lr="initial_learning_rate", first_cycle="first_decay_steps",
                           cycle_mult="t_mul", amplitude_decay="m_mul"):
             self.schedule = cyclr.cosine_restarts(lr, first_decay_steps, min_lr=alpha * lr,
                                                   cycle_mult=t_mul, amplitude_decay=m_mul)

@@ -10,16 +10,15 @@ Imported by ``cyclr.adapters.torch`` only, once torch is known to import.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar, Union
 
 from torch.optim import Optimizer
 
 from cyclr import Schedule
 
+from . import renamed_errors
 from ._torch_state import MAX_STEP
 
 # torch's own text, so that filters written for torch's schedulers keep working.
@@ -109,16 +108,6 @@ def momentum_key(optimizer: Optimizer) -> str:
         f"{NO_MOMENTUM}: {type(optimizer).__name__} has neither 'momentum' nor 'betas'")
 
 
-@contextlib.contextmanager
-def torch_names(**names: str) -> Iterator[None]:
-    """Re-raise the core's argument errors under torch's argument names
-    (``step_size`` -> ``step_size_up`` ...), so that messages name what the user typed."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for core, theirs in names.items():
-            message = re.sub(rf"\b{core}\b", theirs, message)
-        if message == str(exc) or type(exc) not in (TypeError, ValueError):
-            raise
-        raise type(exc)(message) from None
+#: Re-raise the core's argument errors under torch's argument names (``step_size`` ->
+#: ``step_size_up`` ...), so that messages name what the user typed.
+torch_names = renamed_errors

@@ -571,10 +571,8 @@ class CosineAnnealingWarmRestarts(ScheduleLR):
     def _cycle_at(self, i: int) -> tuple[int, int]:
         """``(T_i, T_cur)`` at step ``i``: the length of the cycle holding it, and its
         offset there."""
-        if self.T_mult == 1:
-            return self.T_0, i % self.T_0
-        starts = self._schedules[0].cycle_starts(i)
-        return self.T_0 * self.T_mult ** (len(starts) - 1), i - int(starts[-1])
+        start, length = self._schedules[0].cycle_at(i)
+        return int(length), i - start
 
     @property
     def T_i(self) -> int:

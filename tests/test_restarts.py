@@ -202,3 +202,16 @@ def test_equal_to_torch_cosine_annealing_warm_restarts_stepped_per_batch(t0, t_m
     # past max_lr at a restart: cyclr never leaves its bounds.
     differ = np.flatnonzero(ours != np.array(theirs))
     assert all(theirs[i] > 0.1 and ours[i] == 0.1 for i in differ)
+
+
+@given(restarts(), st.integers(0, 5000))
+def test_cycle_at_names_the_cycle_that_holds_a_step(s, i):
+    start, length = s.cycle_at(i)
+    starts = s.cycle_starts(i)
+    assert start == starts[-1] <= i
+    p = s.params
+    k = len(starts) - 1
+    if isinstance(p["first_cycle"], int) and isinstance(p["cycle_mult"], int):
+        assert length == p["first_cycle"] * p["cycle_mult"] ** k
+    else:
+        assert math.isclose(length, p["first_cycle"] * p["cycle_mult"] ** k, rel_tol=1e-9)

@@ -3,6 +3,7 @@ and ``CosineRestarts`` (SGDR)."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from typing import SupportsIndex
@@ -200,6 +201,30 @@ class CosineRestarts(Schedule):
         (0 included): where the LR restarts at its peak."""
         total_steps = v.count("total_steps", total_steps)
         return np.concatenate([[0], self._ends(total_steps)]).astype(np.int64)
+
+    def cycle_at(self, step: SupportsIndex) -> tuple[int, int | float]:
+        """``(first step, length)`` of the cycle that holds ``step``: where it restarted
+        and how many steps it lasts (a whole number for whole ``first_cycle`` and
+        ``cycle_mult``, as torch's ``T_i``; the offset into it is ``step - first``).
+
+        Examples:
+            >>> import cyclr
+            >>> cyclr.cosine_restarts(1.0, 4, cycle_mult=2).cycle_at(13)
+            (12, 16)
+        """
+        step = v.count("step", step)
+        p = self.params
+        first, mult = p["first_cycle"], p["cycle_mult"]
+        cycles = _restart_cycles(first, mult, p["amplitude_decay"])
+        if cycles is None:
+            # the last k with ceil(k * first) <= step is floor(step / first), exactly
+            num, den = (first, 1) if isinstance(first, int) else first.as_integer_ratio()
+            k = step * den // num
+            return -(-k * num // den), first
+        k = bisect.bisect_right(cycles[0], step) - 1
+        if isinstance(first, int) and isinstance(mult, int):
+            return cycles[0][k], first * mult**k        # exact beyond 2**53 too
+        return cycles[0][k], cycles[2][k]
 
     def _ends(self, total_steps: int) -> Ends:
         p = self.params
