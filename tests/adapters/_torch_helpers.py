@@ -4,6 +4,11 @@ see the custom ``scale_fn`` functions under the same import path."""
 
 from __future__ import annotations
 
+import json
+import pathlib
+import subprocess
+import sys
+
 import torch
 
 import cyclr
@@ -112,3 +117,29 @@ def torch_slack(kwargs: dict, low: float, high: float, i: int) -> float:
     ratio = up / (up + down)
     position_error = 4 * EPS * (2 + i / (up + down)) / min(ratio, 1 - ratio)
     return (high - low) * position_error
+
+
+def resume_in_new_process(jobs: list, tmp_path) -> list:
+    """Run ``_torch_resume.py`` on ``jobs`` (checkpoints to load and steps to take) in a
+    fresh interpreter, with warnings as errors; its JSON results."""
+    jobs_file = tmp_path / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    script = pathlib.Path(__file__).with_name("_torch_resume.py")
+    proc = subprocess.run([sys.executable, "-W", "error", str(script), str(jobs_file)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def sgd_losses(model, optimizer, lrs, batches) -> list:
+    """Cross-entropy training by hand, one batch per LR, the LR set before each step:
+    the losses a range test's runner should record for the same steps."""
+    losses = []
+    for lr, (xb, yb) in zip(lrs, batches):
+        optimizer.param_groups[0]["lr"] = lr
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

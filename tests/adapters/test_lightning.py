@@ -1,7 +1,6 @@
 """cyclr with PyTorch Lightning: the range test on a LightningModule, and cyclr schedulers
 in configure_optimizers through a real Trainer fit, a checkpoint and a resumed fit."""
 
-import copy
 import subprocess
 import sys
 
@@ -15,6 +14,8 @@ lightning = pytest.importorskip("lightning")
 import cyclr  # noqa: E402
 from cyclr.adapters.lightning import range_test  # noqa: E402
 from cyclr.adapters.torch import CyclicLR, ScheduleLR  # noqa: E402
+
+from _torch_helpers import sgd_losses  # noqa: E402  (beside this file)
 
 BATCH = 32
 
@@ -87,15 +88,7 @@ def hand_losses(x, y, lrs):
     """The same steps by hand: SGD with momentum at each LR, one batch each."""
     model = Classifier().net
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for lr, (xb, yb) in zip(lrs, loader(x, y)):
-        optimizer.param_groups[0]["lr"] = lr
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+    return sgd_losses(model, optimizer, lrs, loader(x, y))
 
 
 def state(module):

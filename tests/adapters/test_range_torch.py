@@ -9,6 +9,7 @@ from sklearn.datasets import load_digits
 
 from cyclr.adapters.torch import range_test
 
+from _torch_helpers import sgd_losses  # beside this file
 from _range_checks import (  # beside this file
     assert_max_lr_where_loss_still_falls, triangular2_against_fixed)
 
@@ -532,15 +533,7 @@ def hand_run(x, y, lrs, seed=0):
     """Plain SGD on the same batches at the same LRs: the training losses."""
     model = mlp(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    losses = []
-    for lr, (xb, yb) in zip(lrs, loader(x, y)):
-        optimizer.param_groups[0]["lr"] = lr
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+    return sgd_losses(model, optimizer, lrs, loader(x, y))
 
 
 def test_a_hugging_face_style_model_on_dict_batches_uses_its_own_loss(digits):

@@ -4,10 +4,8 @@ stepped on; the values must be the ones torch gives when it continues itself."""
 
 import contextlib
 import io
-import json
 import math
 import pathlib
-import subprocess
 import sys
 
 import pytest
@@ -337,13 +335,8 @@ def test_torch_checkpoints_resume_in_a_new_process(tmp_path):
         config = {"optimizer": kind, "groups": 2, "scheduler": name, "kwargs": kwargs}
         jobs.append({"config": config, "checkpoint": str(path), "steps": after})
         expected.append((name, kwargs, before, helpers.train(params, opt, theirs, after)))
-    jobs_file = tmp_path / "jobs.json"
-    jobs_file.write_text(json.dumps(jobs))
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", str(HERE / "_torch_resume.py"), str(jobs_file)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    for (name, kwargs, before, seen), got in zip(expected, json.loads(proc.stdout)):
+    for (name, kwargs, before, seen), got in zip(expected,
+                                                helpers.resume_in_new_process(jobs, tmp_path)):
         assert "error" not in got, got
         assert got["last_epoch"] == before + len(seen)
         if name == "OneCycleLR":

@@ -3,7 +3,6 @@ OneCycleLR past its end."""
 
 import json
 import pathlib
-import subprocess
 import sys
 import warnings
 
@@ -59,16 +58,6 @@ def _checkpoint(config, steps, path):
     return seen
 
 
-def _resume_in_new_process(jobs, tmp_path):
-    jobs_file = tmp_path / "jobs.json"
-    jobs_file.write_text(json.dumps(jobs))
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", str(HERE / "_torch_resume.py"), str(jobs_file)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
 def test_resume_in_a_new_process_continues_the_identical_trajectory(tmp_path):
     jobs, expected = [], []
     for name, (config, before, after) in RESUME_CASES.items():
@@ -79,7 +68,7 @@ def test_resume_in_a_new_process_continues_the_identical_trajectory(tmp_path):
         params, opt, sched = helpers.build(config)
         seen = helpers.train(params, opt, sched, before + after)
         expected.append((name, before, seen, [p.detach().tolist() for p in params], sched))
-    results = _resume_in_new_process(jobs, tmp_path)
+    results = helpers.resume_in_new_process(jobs, tmp_path)
     for (name, before, seen, params, sched), got in zip(expected, results):
         assert "error" not in got, (name, got)
         assert got["seen"] == seen[before:], name
