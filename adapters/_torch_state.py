@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from cyclr import Chain, Cyclic, Momentum, Schedule
+from cyclr import Schedule
+from cyclr.schedules import Field
 
 if TYPE_CHECKING:
     from ._torch_formats import TorchFormat
@@ -85,14 +86,19 @@ _PROBE_STEPS = (0, 1, 2, 3, 10, 1000, 10**6)
 
 
 def _custom_cyclics(schedule) -> list:
-    """The cyclic schedules with a user ``scale_fn`` in ``schedule``, in a fixed order."""
-    if isinstance(schedule, Cyclic):
-        return [schedule] if schedule.params["scale_fn"] is not None else []
-    if isinstance(schedule, Momentum):
-        return _custom_cyclics(schedule.params["schedule"])
-    if isinstance(schedule, Chain):
-        return [c for s, _ in schedule.params["segments"] for c in _custom_cyclics(s)]
-    return []
+    """The schedules with a user ``scale_fn`` in ``schedule``, in a fixed order: its
+    parameters walked by the kinds its class declares (nested schedules, chain
+    segments), so any class that takes a scale_fn is found."""
+    found = []
+    for key, kind in type(schedule).fields.items():
+        value = schedule.params[key]
+        if kind == Field.SCHEDULE:
+            found += _custom_cyclics(value)
+        elif kind == Field.SEGMENTS:
+            found += [c for s, _ in value for c in _custom_cyclics(s)]
+        elif kind == Field.SCALE_FN and value is not None:
+            found.append(schedule)
+    return found
 
 
 def _probe(fn, scale_mode: str) -> list:
@@ -144,16 +150,18 @@ def _readable(pair) -> str:
 
 
 def _rebuilt(schedule):
-    """``schedule`` built again from its arguments, so that cyclic schedules set up
-    their kernels anew from scale_fn objects whose state was restored."""
-    if isinstance(schedule, Cyclic):
-        return Cyclic(**schedule.params)
-    if isinstance(schedule, Momentum):
-        p = schedule.params
-        return Momentum(_rebuilt(p["schedule"]), p["base_momentum"], p["max_momentum"])
-    if isinstance(schedule, Chain):
-        return Chain(tuple((_rebuilt(s), n) for s, n in schedule.params["segments"]))
-    return schedule
+    """``schedule`` built again from its arguments (its nested schedules too), so that
+    schedules with a scale_fn set up their kernels anew from scale_fn objects whose
+    state was restored; a schedule without one is kept as it is."""
+    if not _custom_cyclics(schedule):
+        return schedule
+    params = schedule.params
+    for key, kind in type(schedule).fields.items():
+        if kind == Field.SCHEDULE:
+            params[key] = _rebuilt(params[key])
+        elif kind == Field.SEGMENTS:
+            params[key] = tuple((_rebuilt(s), n) for s, n in params[key])
+    return type(schedule)(**params)
 
 
 @contextlib.contextmanager
