@@ -7,6 +7,7 @@ expected values are computed here, in this process, by the core.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,10 +29,24 @@ def run(args, cwd, expect_success=True):
     return done
 
 
+# gloo on this 2-core machine now and then aborts a rank at start-up or tear-down with
+# "terminate called without an active exception" (about one torchrun in ten, whatever
+# the schedule): a launch that died that way, and only that way, is run again afresh.
+GLOO_ABORT = "terminate called without an active exception"
+
+
 def torchrun(out, *options, cwd, expect_success=True):
-    out.mkdir()
-    return run(["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                HERE / "_ddp_worker.py", out, *options], cwd, expect_success)
+    for attempt in range(3):
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir()
+        done = run(["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                    HERE / "_ddp_worker.py", out, *options], cwd, expect_success=False)
+        if not (done.returncode != 0 and GLOO_ABORT in done.stderr and attempt < 2):
+            break
+    if expect_success:
+        assert done.returncode == 0, done.stderr[-4000:]
+    return done
 
 
 def ranks(out):
